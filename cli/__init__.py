@@ -1,0 +1,66 @@
+"""The `kerasgen` command line.
+
+Subcommands live in their own modules and are imported only when used; none
+of them imports TensorFlow at module level, so `kerasgen --help` stays fast.
+User mistakes print one line (`Error: ...`) and exit with status 2.
+"""
+
+import importlib
+import os
+import sys
+
+import click
+
+from kerasgen.errors import UserError
+
+COMMANDS = {
+    "train": ("kerasgen.cli.train", "train"),
+    "evaluate": ("kerasgen.cli.evaluate", "evaluate"),
+    "sample": ("kerasgen.cli.sample", "sample"),
+    "zoo": ("kerasgen.cli.zoo", "zoo"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (click docs, "Lazily Loading Subcommands")."""
+
+    def __init__(self, *args, lazy_commands=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands or {}
+
+    def list_commands(self, ctx):
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx, name):
+        if name in self.lazy_commands:
+            module, attribute = self.lazy_commands[name]
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command; print user mistakes as one line and exit 2."""
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except UserError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(2)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kerasgen")
+def cli():
+    """kerasgen: AutoEncoder, VAE, GAN and CycleGAN for Keras 3, with a zoo of measured models."""
+
+
+def main():
+    cli(prog_name="kerasgen")

@@ -1,0 +1,29 @@
+"""`kerasgen evaluate NAME_OR_DIR`: measure a model's quality on held-out data."""
+
+import json
+import shlex
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("name_or_dir")
+@click.option("--samples", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Importance samples per image for the VAE's likelihood estimate.")
+@click.option("--update-card", is_flag=True, help="Store the figures and this command in the card.")
+def evaluate(name_or_dir, samples, update_card):
+    """Print quality figures of a zoo entry or model folder as JSON."""
+    from kerasgen import zoo
+    from kerasgen.evaluation import evaluate as measure
+    from kerasgen.training import write_atomically
+
+    figures = measure(name_or_dir, samples=samples)
+    figures["command"] = shlex.join(["kerasgen", "evaluate", *sys.argv[2:]]).replace(" --update-card", "")
+    click.echo(json.dumps(figures, indent=2))
+    if update_card:
+        path = zoo.card_path(name_or_dir)
+        card = json.loads(path.read_text())
+        card["metrics"] = figures
+        write_atomically(path, json.dumps(card, indent=2) + "\n")
+        click.echo(f"Updated {path}")

@@ -1,0 +1,84 @@
+"""`kerasgen train FAMILY`: train a model and write its folder."""
+
+import shlex
+import sys
+
+import click
+
+
+def parse_widths(ctx, param, value):
+    """'1000,500,250' -> (1000, 500, 250); None stays None."""
+    if value is None:
+        return None
+    try:
+        widths = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+    if not widths or min(widths) < 1:
+        raise click.BadParameter(f"widths must be positive integers, got {value!r}")
+    return widths
+
+
+def common_options(default_epochs, default_latent_dim, default_architecture):
+    """Options every family shares."""
+
+    def decorate(command):
+        options = [
+            click.option("--data", "data_source", default="mnist", show_default=True,
+                         help="mnist (embedded 9,000 training digits), uci, tfds:NAME or an image folder."),
+            click.option("--epochs", type=click.IntRange(min=1), default=default_epochs, show_default=True),
+            click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True),
+            click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3,
+                         show_default=True),
+            click.option("--latent-dim", type=click.IntRange(min=1), default=default_latent_dim, show_default=True),
+            click.option("--architecture", type=click.Choice(["dense", "conv"]), default=default_architecture,
+                         show_default=True),
+            click.option("--hidden-units", callback=parse_widths, default=None,
+                         help="Dense widths, outermost first, e.g. 1000,500,250 [default: the model's]."),
+            click.option("--filters", callback=parse_widths, default=None,
+                         help="Filters of the stride-2 convolutions, e.g. 32,64 [default: the model's]."),
+            click.option("--image-size", type=click.IntRange(min=4), default=28, show_default=True),
+            click.option("--seed", type=int, default=0, show_default=True),
+            click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/FAMILY]."),
+            click.option("--overwrite", is_flag=True, help="Replace a model already in --out."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def run(family, out, hidden_units, filters, **options):
+    from kerasgen.training import train
+
+    for name, value in (("hidden_units", hidden_units), ("filters", filters)):
+        if value is not None:
+            options[name] = value
+    command = shlex.join(["kerasgen", *sys.argv[1:]]) if sys.argv[0].endswith("kerasgen") else None
+    folder = train(family, out or f"runs/{family}", command=command, **options)
+    click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
+    click.echo(f"Next: kerasgen evaluate {folder}  |  kerasgen sample {folder} -o grid.png")
+
+
+@click.group()
+def train():
+    """Train a model; writes a folder that `evaluate`, `sample` and `kerasgen.zoo.load` accept."""
+
+
+@train.command()
+@common_options(default_epochs=30, default_latent_dim=30, default_architecture="conv")
+@click.option("--loss", type=click.Choice(["binary_crossentropy", "mean_squared_error"]),
+              default="binary_crossentropy", show_default=True, help="Reconstruction loss.")
+def autoencoder(out, loss, latent_dim, architecture, **options):
+    """Train an AutoEncoder (default: 30-d code, on the embedded MNIST digits)."""
+    run("autoencoder", out, latent_dim=latent_dim, architecture=architecture, reconstruction_loss=loss, **options)
+
+
+@train.command()
+@common_options(default_epochs=30, default_latent_dim=16, default_architecture="conv")
+@click.option("--beta", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Weight of the KL term (1 = VAE, other values = beta-VAE).")
+def vae(out, beta, latent_dim, architecture, **options):
+    """Train a variational autoencoder on binarized digits."""
+    run("vae", out, latent_dim=latent_dim, architecture=architecture, beta=beta, **options)

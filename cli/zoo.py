@@ -1,0 +1,41 @@
+"""`kerasgen zoo list|info`: the registry of pretrained models."""
+
+import json
+
+import click
+
+HEADLINE = {
+    "AutoEncoder": ("squared_error", "held-out squared error / image"),
+    "VAE": ("iwae_nll", "held-out NLL (nats)"),
+}
+
+
+@click.group()
+def zoo():
+    """Browse the pretrained models."""
+
+
+@zoo.command("list")
+def list_entries():
+    """A table of entries with their headline figure."""
+    from kerasgen import zoo as registry
+
+    rows = [("name", "class", "data", "headline figure")]
+    for name in registry.list():
+        card = registry.card(name)
+        key, label = HEADLINE.get(card["class"], (None, ""))
+        value = card.get("metrics", {}).get(key)
+        figure = f"{label}: {value}" if value is not None else "not measured"
+        rows.append((name, card["class"], f"{card['data']['dataset']} {card['data']['split']}", figure))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@zoo.command()
+@click.argument("name")
+def info(name):
+    """The whole card of an entry (or model folder) as JSON."""
+    from kerasgen import zoo as registry
+
+    click.echo(json.dumps(registry.card(name), indent=2))

@@ -1,0 +1,131 @@
+"""A deterministic autoencoder for images in [0, 1]."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kerasgen.networks import build_decoder, build_encoder_body
+
+RECONSTRUCTION_LOSSES = ("binary_crossentropy", "mean_squared_error")
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class AutoEncoder(keras.Model):
+    """Encoder to a `latent_dim` code and decoder back to the image.
+
+    The code layer is linear, as in Hinton and Salakhutdinov (2006); the decoder
+    ends in a sigmoid so reconstructions lie in [0, 1]. Losses are summed over
+    pixels and averaged over the batch. Besides `loss`, training reports
+    `squared_error`: the summed squared error per image, the figure that paper
+    gives for MNIST.
+
+    Args:
+        image_shape: `(height, width, channels)` of the inputs.
+        latent_dim: size of the code.
+        architecture: `"dense"` (multilayer perceptron) or `"conv"`.
+        hidden_units: widths of the dense layers, outermost first; the conv
+            architecture uses the last one.
+        filters: filters of the stride-2 convolutions (conv architecture only).
+        reconstruction_loss: `"binary_crossentropy"` or `"mean_squared_error"`.
+
+    Example:
+        >>> model = AutoEncoder(latent_dim=30)
+        >>> model.compile(optimizer="adam")
+        >>> images, _ = kerasgen.data.load_images("mnist", "train")
+        >>> model.fit(kerasgen.data.make_dataset(images, 128), epochs=5)
+        >>> codes = model.encode(images[:8] / 255)
+    """
+
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        latent_dim=30,
+        architecture="dense",
+        hidden_units=(1000, 500, 250),
+        filters=(32, 64),
+        reconstruction_loss="binary_crossentropy",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if reconstruction_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                f"reconstruction_loss must be one of {RECONSTRUCTION_LOSSES}. "
+                f"Received: reconstruction_loss={reconstruction_loss!r}"
+            )
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1. Received: latent_dim={latent_dim}")
+        self.image_shape = tuple(image_shape)
+        self.latent_dim = latent_dim
+        self.architecture = architecture
+        self.hidden_units = tuple(hidden_units)
+        self.filters = tuple(filters)
+        self.reconstruction_loss = reconstruction_loss
+        body = build_encoder_body(self.image_shape, architecture, self.hidden_units, self.filters, "encoder_body")
+        self.encoder = keras.Sequential([body, keras.layers.Dense(latent_dim, name="code")], name="encoder")
+        self.decoder = build_decoder(
+            self.image_shape, latent_dim, architecture, self.hidden_units, self.filters, "decoder"
+        )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.squared_error_tracker = keras.metrics.Mean(name="squared_error")
+        self.build((None, *self.image_shape))
+
+    def build(self, input_shape=None):
+        """Nothing to create: the sub-networks are built in `__init__`. Marks the model built,
+        so that a reloaded `.keras` file restores the optimizer's state too."""
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.squared_error_tracker]
+
+    def call(self, images, training=False):
+        return ops.sigmoid(self.decoder(self.encoder(images, training=training), training=training))
+
+    def encode(self, images):
+        """Codes of shape (batch, latent_dim)."""
+        return self.encoder(images, training=False)
+
+    def decode(self, codes):
+        """Images in [0, 1] from codes."""
+        return ops.sigmoid(self.decoder(codes, training=False))
+
+    def reconstruct(self, images):
+        """Encode and decode; same as calling the model."""
+        return self(images, training=False)
+
+    def _batch_losses(self, images, training):
+        logits = self.decoder(self.encoder(images, training=training), training=training)
+        reconstruction = ops.sigmoid(logits)
+        squared_error = ops.sum(ops.square(images - reconstruction), axis=(1, 2, 3))
+        if self.reconstruction_loss == "binary_crossentropy":
+            per_pixel = ops.binary_crossentropy(images, logits, from_logits=True)
+            loss = ops.sum(per_pixel, axis=(1, 2, 3))
+        else:
+            loss = squared_error
+        return ops.mean(loss), ops.mean(squared_error)
+
+    def _update_metrics(self, loss, squared_error):
+        self.loss_tracker.update_state(loss)
+        self.squared_error_tracker.update_state(squared_error)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def train_step(self, images):
+        with tf.GradientTape() as tape:
+            loss, squared_error = self._batch_losses(images, training=True)
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self._update_metrics(loss, squared_error)
+
+    def test_step(self, images):
+        return self._update_metrics(*self._batch_losses(images, training=False))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape,
+            latent_dim=self.latent_dim,
+            architecture=self.architecture,
+            hidden_units=self.hidden_units,
+            filters=self.filters,
+            reconstruction_loss=self.reconstruction_loss,
+        )
+        return config

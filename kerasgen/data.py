@@ -1,0 +1,237 @@
+"""Datasets and the `tf.data` pipeline.
+
+Value range convention: every image that leaves this module is float32 in
+[0, 1], shape (height, width, channels). Models that want another range (a
+GAN's tanh output in [-1, 1]) convert at their own boundary.
+
+Sources, all resolved by `load_images(name, split)`:
+
+* `mnist` (default): the first 10,000 MNIST training digits, shipped in the
+  package (`assets/mnist10k.npz`), split once with a fixed seed into
+  `train` (9,000) and `heldout` (1,000). Held-out digits are never trained on.
+* `uci`: the 1,797 UCI handwritten digits from scikit-learn (8x8, 17 grey
+  levels), upsampled; split into `train` (1,497) and `heldout` (300).
+* `tfds:NAME` (e.g. `tfds:mnist`): a tensorflow-datasets dataset; needs the
+  dataset to be downloaded or prepared already.
+* a folder path: every png/jpg/jpeg/bmp/gif below it, in sorted order.
+
+Heavy imports (TensorFlow, scikit-learn, tfds) happen inside functions so that
+importing this module stays cheap.
+"""
+
+import hashlib
+import pathlib
+
+import numpy as np
+
+from kerasgen.errors import UserError
+
+ASSETS = pathlib.Path(__file__).parent / "assets"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+SPLITS = ("train", "heldout", "all")
+SPLIT_SEED = 20061  # fixed forever: changing it would leak held-out digits into training
+MNIST_HELDOUT = 1000
+UCI_HELDOUT = 300
+
+
+def _split(count, heldout_count, split):
+    if split not in SPLITS:
+        raise UserError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
+    order = np.random.default_rng(SPLIT_SEED).permutation(count)
+    if split == "train":
+        return np.sort(order[heldout_count:])
+    if split == "heldout":
+        return np.sort(order[:heldout_count])
+    return np.arange(count)
+
+
+def load_mnist(split="train"):
+    """The embedded MNIST-10k digits.
+
+    Args:
+        split: `"train"` (9,000), `"heldout"` (1,000) or `"all"`.
+
+    Returns:
+        `(images, labels)`: uint8 arrays of shape (N, 28, 28, 1) and (N,).
+
+    Example:
+        >>> images, labels = load_mnist("heldout")
+        >>> images.shape
+        (1000, 28, 28, 1)
+    """
+    payload = (ASSETS / "mnist10k.npz").read_bytes()
+    expected = (ASSETS / "mnist10k.sha256").read_text().strip()
+    if hashlib.sha256(payload).hexdigest() != expected:
+        raise RuntimeError("kerasgen/assets/mnist10k.npz does not match its sha256; reinstall.")
+    with np.load(ASSETS / "mnist10k.npz") as arrays:
+        images, labels = arrays["images"], arrays["labels"]
+    index = _split(len(images), MNIST_HELDOUT, split)
+    return images[index, :, :, None], labels[index]
+
+
+def load_uci_digits(split="train", size=32):
+    """The UCI handwritten digits from scikit-learn, upsampled to `size`.
+
+    Args:
+        split: `"train"` (1,497), `"heldout"` (300) or `"all"`.
+        size: output side in pixels (bicubic upsampling of the 8x8 originals).
+
+    Returns:
+        `(images, labels)`: uint8 arrays of shape (N, size, size, 1) and (N,).
+
+    Example:
+        >>> images, labels = load_uci_digits("train", size=28)
+    """
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    small = np.round(digits.images * (255 / 16)).astype(np.uint8)
+    index = _split(len(small), UCI_HELDOUT, split)
+    images = np.stack(
+        [np.asarray(Image.fromarray(image).resize((size, size), Image.BICUBIC)) for image in small[index]]
+    )
+    return images[..., None], digits.target[index].astype(np.uint8)
+
+
+def list_image_files(folder):
+    """Sorted image files below `folder`; a clear error if there are none."""
+    folder = pathlib.Path(folder)
+    if not folder.exists():
+        raise UserError(f"Data path {str(folder)!r} does not exist.")
+    if not folder.is_dir():
+        raise UserError(f"Data path {str(folder)!r} is not a folder of images.")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise UserError(f"No images ({', '.join(IMAGE_SUFFIXES)}) found in {str(folder)!r}.")
+    return files
+
+
+def load_image_folder(folder, size, channels=1):
+    """Every image below `folder`, converted to `channels` and resized.
+
+    Args:
+        folder: a folder; subfolders are searched too.
+        size: output side in pixels (images are resized without cropping).
+        channels: 1 (grey) or 3 (RGB); other modes are converted.
+
+    Returns:
+        uint8 array of shape (N, size, size, channels).
+
+    Example:
+        >>> images = load_image_folder("my_digits/", size=28)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    images = []
+    for path in list_image_files(folder):
+        try:
+            with Image.open(path) as image:
+                image = image.convert("L" if channels == 1 else "RGB")
+                images.append(np.asarray(image.resize((size, size), Image.BILINEAR)))
+        except (OSError, UnidentifiedImageError, SyntaxError) as error:
+            raise UserError(f"Cannot read image {str(path)!r}: {error}") from None
+    images = np.stack(images)
+    return images.reshape(len(images), size, size, channels)
+
+
+def load_tfds(name, split, size, channels=1):
+    """Images of a tensorflow-datasets dataset, resized to `size`.
+
+    `split` uses our names: `train` maps to tfds `train`, `heldout` to `test`.
+
+    Example:
+        >>> images, labels = load_tfds("mnist", "heldout", size=28)
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    tfds_split = {"train": "train", "heldout": "test", "all": "train+test"}[split]
+    try:
+        dataset = tfds.load(name, split=tfds_split, as_supervised=False)
+    except Exception as error:  # tfds raises many types: missing dataset, no network, ...
+        raise UserError(f"Cannot load tfds dataset {name!r}: {str(error).splitlines()[0]}") from None
+    images, labels = [], []
+    for example in dataset.as_numpy_iterator():
+        image = tf.image.resize(example["image"], (size, size), antialias=True)
+        if image.shape[-1] != channels:
+            image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.image.grayscale_to_rgb(image)
+        images.append(np.clip(np.round(image.numpy()), 0, 255).astype(np.uint8))
+        labels.append(example.get("label", -1))
+    return np.stack(images), np.asarray(labels)
+
+
+def load_images(name="mnist", split="train", size=28, channels=1):
+    """Resolve a dataset name or folder and return uint8 images and labels.
+
+    Args:
+        name: `mnist`, `uci`, `tfds:NAME` or a folder path.
+        split: `train`, `heldout` or `all` (folders ignore it).
+        size: image side in pixels.
+        channels: 1 or 3.
+
+    Returns:
+        `(images, labels)`; labels are -1 where the source has none.
+
+    Example:
+        >>> images, labels = load_images("mnist", "train")
+    """
+    if split not in SPLITS:
+        raise UserError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
+    if name == "mnist":
+        images, labels = load_mnist(split)
+    elif name == "uci":
+        images, labels = load_uci_digits(split, size)
+    elif name.startswith("tfds:"):
+        return load_tfds(name.removeprefix("tfds:"), split, size, channels)
+    else:
+        images = load_image_folder(name, size, channels)
+        return images, np.full(len(images), -1)
+    if images.shape[1] != size:
+        images = _resize(images, size)
+    if channels == 3:
+        images = np.repeat(images, 3, axis=-1)
+    return images, labels
+
+
+def _resize(images, size):
+    from PIL import Image
+
+    return np.stack(
+        [np.asarray(Image.fromarray(image[..., 0]).resize((size, size), Image.BILINEAR)) for image in images]
+    )[..., None]
+
+
+def to_unit_range(images):
+    """uint8 images to float32 in [0, 1]."""
+    return np.asarray(images, dtype=np.float32) / 255.0
+
+
+def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False):
+    """The training pipeline: scale to [0, 1], cache, shuffle, batch, prefetch.
+
+    Args:
+        images: uint8 array (N, H, W, C), already at the model's size.
+        batch_size: images per batch.
+        shuffle: reshuffle every epoch (seeded).
+        seed: shuffle seed.
+        drop_remainder: drop a last, smaller batch (keeps XLA shapes static).
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches in [0, 1].
+
+    Example:
+        >>> images, _ = load_images("mnist", "train")
+        >>> dataset = make_dataset(images, batch_size=128)
+    """
+    import tensorflow as tf
+
+    if batch_size < 1:
+        raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
+    dataset = tf.data.Dataset.from_tensor_slices(images)
+    dataset = dataset.map(lambda image: tf.cast(image, tf.float32) / 255.0, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(tf.data.AUTOTUNE)

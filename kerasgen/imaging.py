@@ -1,0 +1,74 @@
+"""Image grids as PNG files, and the previews each model family shows."""
+
+import math
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+
+def grid(images, columns=None, padding=1):
+    """Tile float images in [0, 1], shape (N, H, W, C), into one uint8 array.
+
+    Example:
+        >>> canvas = grid(np.zeros((16, 28, 28, 1)), columns=4)
+        >>> canvas.shape
+        (117, 117)
+    """
+    images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    canvas = np.ones(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.float32
+    )
+    for index, image in enumerate(images):
+        top = padding + (index // columns) * (height + padding)
+        left = padding + (index % columns) * (width + padding)
+        canvas[top : top + height, left : left + width] = image
+    canvas = np.round(canvas * 255).astype(np.uint8)
+    return canvas[..., 0] if channels == 1 else canvas
+
+
+def save_grid(images, path, columns=None, scale=2):
+    """Write `grid(images)` as a PNG, enlarged `scale` times; atomic (temp file, then rename).
+
+    Example:
+        >>> save_grid(model.sample(64), "samples.png")
+    """
+    from PIL import Image
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = Image.fromarray(grid(images, columns))
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
+    os.close(handle)
+    try:
+        picture.save(temporary, format="PNG")
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return path
+
+
+def preview(model, count=64, seed=0, images=None):
+    """What a person wants to see of a model, as one batch for `save_grid`.
+
+    Generative models (with `sample`) show `count` samples from a fixed seed.
+    An autoencoder shows pairs of rows: originals, then their reconstructions.
+
+    Returns:
+        `(images, columns)`.
+    """
+    if hasattr(model, "sample"):
+        return np.asarray(model.sample(count, seed=seed)), None
+    columns = max(1, math.ceil(math.sqrt(count)))
+    originals = np.asarray(images[: (count + 1) // 2], dtype=np.float32)
+    reconstructions = np.asarray(model.reconstruct(originals))
+    rows = []
+    for start in range(0, len(originals), columns):
+        rows += [originals[start : start + columns], reconstructions[start : start + columns]]
+    return np.concatenate(rows), columns

@@ -1,0 +1,175 @@
+"""The variational autoencoder of Kingma and Welling (2014), with beta."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kerasgen.networks import build_decoder, build_encoder_body
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class Sampling(keras.layers.Layer):
+    """Draws `z = mean + exp(log_var / 2) * epsilon`, the reparameterization trick.
+
+    Args:
+        seed: seed of the layer's `keras.random.SeedGenerator`.
+
+    Example:
+        >>> z = Sampling(seed=0)([mean, log_var])
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        mean, log_var = inputs
+        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * epsilon
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(seed=self.seed)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class VAE(keras.Model):
+    """Gaussian encoder, Bernoulli decoder, unit Gaussian prior.
+
+    The loss per image is the reconstruction term (binary cross-entropy summed
+    over pixels, i.e. -log p(x|z) in nats) plus `beta` times the KL divergence
+    of q(z|x) from the prior; beta=1 is the evidence lower bound of Kingma and
+    Welling, other values give a beta-VAE (Higgins et al. 2017). With
+    `binarize=True` each training batch is binarized afresh (pixel ~
+    Bernoulli(intensity)), the usual protocol for likelihoods on MNIST.
+
+    Args:
+        image_shape: `(height, width, channels)`, values in [0, 1].
+        latent_dim: size of z.
+        architecture: `"dense"` or `"conv"`.
+        hidden_units: dense widths, outermost first (conv uses the last one).
+        filters: filters of the stride-2 convolutions (conv only).
+        beta: weight of the KL term.
+        binarize: binarize inputs stochastically in `train_step`/`test_step`.
+        seed: seed for sampling and binarization.
+
+    Example:
+        >>> model = VAE(latent_dim=16)
+        >>> model.compile(optimizer="adam")
+        >>> images, _ = kerasgen.data.load_images("mnist", "train")
+        >>> model.fit(kerasgen.data.make_dataset(images, 128), epochs=5)
+        >>> digits = model.sample(16, seed=0)
+    """
+
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        latent_dim=16,
+        architecture="dense",
+        hidden_units=(512, 256),
+        filters=(32, 64),
+        beta=1.0,
+        binarize=True,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1. Received: latent_dim={latent_dim}")
+        if beta < 0:
+            raise ValueError(f"beta must be non-negative. Received: beta={beta}")
+        self.image_shape = tuple(image_shape)
+        self.latent_dim = latent_dim
+        self.architecture = architecture
+        self.hidden_units = tuple(hidden_units)
+        self.filters = tuple(filters)
+        self.beta = beta
+        self.binarize = binarize
+        self.seed = seed
+        images = keras.Input(shape=self.image_shape)
+        body = build_encoder_body(self.image_shape, architecture, self.hidden_units, self.filters, "encoder_body")
+        features = body(images)
+        mean = keras.layers.Dense(latent_dim, name="mean")(features)
+        log_var = keras.layers.Dense(latent_dim, name="log_var")(features)
+        self.encoder = keras.Model(images, [mean, log_var], name="encoder")
+        self.decoder = build_decoder(
+            self.image_shape, latent_dim, architecture, self.hidden_units, self.filters, "decoder"
+        )
+        self.sampler = Sampling(seed=seed, name="sampling")
+        self.seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        self.build((None, *self.image_shape))
+
+    def build(self, input_shape=None):
+        """Nothing to create: the sub-networks are built in `__init__`. Marks the model built,
+        so that a reloaded `.keras` file restores the optimizer's state too."""
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def call(self, images, training=False):
+        mean, _ = self.encoder(images, training=training)
+        return ops.sigmoid(self.decoder(mean, training=training))
+
+    def encode(self, images):
+        """`(mean, log_var)` of q(z|x), each (batch, latent_dim)."""
+        return self.encoder(images, training=False)
+
+    def decode(self, latents):
+        """Bernoulli means (pixel intensities in [0, 1]) of p(x|z)."""
+        return ops.sigmoid(self.decoder(latents, training=False))
+
+    def sample(self, count, seed=None):
+        """Decode `count` draws from the prior; `seed` makes them repeatable."""
+        latents = keras.random.normal((count, self.latent_dim), seed=seed)
+        return self.decode(latents)
+
+    def reconstruct(self, images):
+        """Decode the posterior mean of each image."""
+        return self(images, training=False)
+
+    def _batch_losses(self, images, training):
+        if self.binarize:
+            noise = keras.random.uniform(ops.shape(images), seed=self.seed_generator)
+            images = ops.cast(noise < images, images.dtype)
+        mean, log_var = self.encoder(images, training=training)
+        logits = self.decoder(self.sampler([mean, log_var]), training=training)
+        reconstruction = ops.sum(ops.binary_crossentropy(images, logits, from_logits=True), axis=(1, 2, 3))
+        kl = -0.5 * ops.sum(1 + log_var - ops.square(mean) - ops.exp(log_var), axis=1)
+        reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
+        return reconstruction + self.beta * kl, reconstruction, kl
+
+    def _update_metrics(self, loss, reconstruction, kl):
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def train_step(self, images):
+        with tf.GradientTape() as tape:
+            loss, reconstruction, kl = self._batch_losses(images, training=True)
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self._update_metrics(loss, reconstruction, kl)
+
+    def test_step(self, images):
+        return self._update_metrics(*self._batch_losses(images, training=False))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape,
+            latent_dim=self.latent_dim,
+            architecture=self.architecture,
+            hidden_units=self.hidden_units,
+            filters=self.filters,
+            beta=self.beta,
+            binarize=self.binarize,
+            seed=self.seed,
+        )
+        return config

@@ -1,0 +1,45 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+@pytest.fixture
+def batch16():
+    """A fixed batch of 8 real digits, 16x16, in [0, 1]."""
+    from kerasgen import data
+
+    images, _ = data.load_images("mnist", "train", size=16)
+    return data.to_unit_range(images[:8])
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A folder of 12 small digit PNGs and JPEGs in mixed modes and sizes."""
+    from kerasgen import data
+
+    images, _ = data.load_mnist("train")
+    folder = tmp_path / "digits"
+    (folder / "nested").mkdir(parents=True)
+    for index, image in enumerate(images[:12, :, :, 0]):
+        picture = Image.fromarray(image).resize((20 + index, 20 + index))
+        mode, suffix = [("L", ".png"), ("RGB", ".jpg"), ("RGBA", ".png"), ("CMYK", ".jpg")][index % 4]
+        target = folder / ("nested" if index % 2 else "") / f"digit_{index}{suffix}"
+        picture.convert(mode).save(target)
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+TINY = {"hidden_units": (16,), "filters": (4, 8)}
+
+
+def tiny_config(family, architecture="conv"):
+    config = {"image_shape": (16, 16, 1), "latent_dim": 3, "architecture": architecture, **TINY}
+    return config
+
+
+def assert_close(a, b, tolerance=1e-6):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=tolerance, rtol=0)

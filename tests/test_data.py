@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from kerasgen import data
+from kerasgen.errors import UserError
+
+
+def test_mnist_split_is_fixed_disjoint_and_complete():
+    train, train_labels = data.load_mnist("train")
+    heldout, heldout_labels = data.load_mnist("heldout")
+    everything, labels = data.load_mnist("all")
+    assert train.shape == (9000, 28, 28, 1) and heldout.shape == (1000, 28, 28, 1)
+    assert train.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
+    train_rows = {image.tobytes() for image in train}
+    assert not any(image.tobytes() in train_rows for image in heldout)
+    assert sorted(np.concatenate([train_labels, heldout_labels]).tolist()) == sorted(labels.tolist())
+    again, _ = data.load_mnist("heldout")
+    np.testing.assert_array_equal(heldout, again)
+    assert set(np.bincount(heldout_labels, minlength=10)) and min(np.bincount(heldout_labels)) > 60
+
+
+def test_embedded_digits_are_real_eight_bit_images():
+    images, _ = data.load_mnist("all")
+    assert len(np.unique(images)) == 256
+    assert 0.10 < images.mean() / 255 < 0.16  # MNIST's mean intensity is about 0.13
+
+
+def test_tampered_asset_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "mnist10k.npz").write_bytes((data.ASSETS / "mnist10k.npz").read_bytes()[:-10] + b"0" * 10)
+    (tmp_path / "mnist10k.sha256").write_text((data.ASSETS / "mnist10k.sha256").read_text())
+    monkeypatch.setattr(data, "ASSETS", tmp_path)
+    with pytest.raises(RuntimeError, match="sha256"):
+        data.load_mnist("train")
+
+
+@pytest.mark.parametrize("size", [28, 32])
+def test_uci_digits_are_a_resized_second_domain(size):
+    train, labels = data.load_uci_digits("train", size=size)
+    heldout, _ = data.load_uci_digits("heldout", size=size)
+    assert train.shape == (1497, size, size, 1) and heldout.shape == (300, size, size, 1)
+    assert train.max() == 255 and set(labels.tolist()) == set(range(10))
+
+
+def test_image_folder_mixed_modes_and_sizes(image_folder):
+    grey, labels = data.load_images(str(image_folder), "train", size=16)
+    assert grey.shape == (12, 16, 16, 1) and (labels == -1).all()
+    colour, _ = data.load_images(str(image_folder), "train", size=16, channels=3)
+    assert colour.shape == (12, 16, 16, 3)
+    assert grey.max() > 200
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda root: root / "missing", "does not exist"),
+        (lambda root: root, "No images"),
+        (lambda root: (root / "file.png").write_bytes(b"x") and root / "file.png", "not a folder"),
+    ],
+)
+def test_bad_folders_give_clear_errors(tmp_path, make, message):
+    with pytest.raises(UserError, match=message):
+        data.load_images(str(make(tmp_path)), "train", 16)
+
+
+def test_corrupt_image_names_the_file(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(UserError, match="broken.png"):
+        data.load_images(str(tmp_path), "train", 16)
+
+
+def test_tfds_loader_offline_with_mock_data():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        images, labels = data.load_images("tfds:mnist", "train", size=16)
+    assert images.shape == (6, 16, 16, 1) and images.dtype == np.uint8
+    assert labels.shape == (6,)
+
+
+def test_unknown_tfds_name_is_a_user_error():
+    with pytest.raises(UserError, match="tfds dataset"):
+        data.load_images("tfds:no_such_dataset_xyz", "train", 16)
+
+
+def test_pipeline_scales_batches_and_shuffles_reproducibly():
+    images, _ = data.load_images("mnist", "heldout", 16)
+    first = [batch.numpy() for batch in data.make_dataset(images[:50], batch_size=16, seed=3)]
+    second = [batch.numpy() for batch in data.make_dataset(images[:50], batch_size=16, seed=3)]
+    assert [len(batch) for batch in first] == [16, 16, 16, 2]
+    assert first[0].dtype == np.float32 and 0.0 <= first[0].min() and first[0].max() <= 1.0
+    np.testing.assert_array_equal(first[0], second[0])
+    ordered = next(iter(data.make_dataset(images[:16], batch_size=16, shuffle=False))).numpy()
+    np.testing.assert_allclose(ordered, images[:16] / 255.0, atol=1e-6)
+
+
+def test_bad_split_and_batch_size():
+    with pytest.raises(UserError, match="split"):
+        data.load_images("mnist", "test", 28)
+    with pytest.raises(UserError, match="batch_size"):
+        data.make_dataset(np.zeros((4, 16, 16, 1), np.uint8), batch_size=0)

@@ -1,0 +1,118 @@
+import keras
+import numpy as np
+import pytest
+from conftest import assert_close, tiny_config
+
+from kerasgen.autoencoder import AutoEncoder
+from kerasgen.vae import VAE, Sampling
+
+CASES = [
+    (AutoEncoder, "dense", {"reconstruction_loss": "binary_crossentropy"}),
+    (AutoEncoder, "conv", {"reconstruction_loss": "mean_squared_error"}),
+    (VAE, "dense", {"beta": 1.0}),
+    (VAE, "conv", {"beta": 4.0}),
+]
+IDS = ["ae-dense-bce", "ae-conv-mse", "vae-dense", "vae-conv-beta4"]
+
+
+def make(model_class, architecture, extra):
+    keras.utils.set_random_seed(0)
+    model = model_class(**tiny_config(model_class, architecture), **extra)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    return model
+
+
+@pytest.mark.parametrize("model_class, architecture, extra", CASES, ids=IDS)
+def test_one_fit_step_reports_finite_metrics(model_class, architecture, extra, batch16):
+    model = make(model_class, architecture, extra)
+    history = model.fit(batch16, batch_size=8, epochs=1, verbose=0).history
+    expected = {"loss", "squared_error"} if model_class is AutoEncoder else {"loss", "reconstruction_loss", "kl_loss"}
+    assert set(history) == expected
+    assert all(np.isfinite(values[-1]) for values in history.values())
+    assert model.optimizer.iterations.numpy() == 1
+
+
+@pytest.mark.parametrize("model_class, architecture, extra", CASES, ids=IDS)
+def test_loss_falls_on_a_fixed_batch(model_class, architecture, extra, batch16):
+    model = make(model_class, architecture, extra)
+    before = model.evaluate(batch16, batch_size=8, verbose=0, return_dict=True)["loss"]
+    model.fit(batch16, batch_size=8, epochs=25, verbose=0, shuffle=False)
+    after = model.evaluate(batch16, batch_size=8, verbose=0, return_dict=True)["loss"]
+    assert after < 0.9 * before
+
+
+@pytest.mark.parametrize("model_class, architecture, extra", CASES, ids=IDS)
+def test_config_round_trip_and_keras_file_reload(model_class, architecture, extra, batch16, tmp_path):
+    model = make(model_class, architecture, extra)
+    model.fit(batch16, batch_size=8, epochs=1, verbose=0)
+    config = model.get_config()
+    clone = model_class.from_config(config)
+    assert clone.get_config() == config
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path, safe_mode=True)
+    assert type(reloaded) is model_class
+    assert reloaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy() == 1
+    assert_close(reloaded.optimizer.variables[-1], model.optimizer.variables[-1])
+    assert_close(reloaded.predict(batch16, verbose=0), model.predict(batch16, verbose=0))
+    assert_close(reloaded.encode(batch16)[0], model.encode(batch16)[0])
+
+
+def test_autoencoder_api_shapes_and_range(batch16):
+    model = make(AutoEncoder, "conv", {})
+    codes = model.encode(batch16)
+    assert codes.shape == (8, 3)
+    images = model.decode(codes)
+    assert images.shape == (8, 16, 16, 1)
+    assert 0 <= float(np.min(images)) and float(np.max(images)) <= 1
+    assert_close(model.reconstruct(batch16), images)
+
+
+def test_autoencoder_squared_error_is_summed_per_image(batch16):
+    model = make(AutoEncoder, "dense", {"reconstruction_loss": "mean_squared_error"})
+    reported = model.evaluate(batch16, batch_size=8, verbose=0, return_dict=True)
+    expected = np.mean(np.sum((batch16 - model.predict(batch16, verbose=0)) ** 2, axis=(1, 2, 3)))
+    assert reported["squared_error"] == pytest.approx(expected, rel=1e-4)
+    assert reported["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_vae_api_and_seeded_samples(batch16):
+    model = make(VAE, "conv", {})
+    mean, log_var = model.encode(batch16)
+    assert mean.shape == log_var.shape == (8, 3)
+    assert model.decode(mean).shape == (8, 16, 16, 1)
+    assert_close(model.sample(4, seed=7), model.sample(4, seed=7))
+    assert not np.allclose(model.sample(4, seed=7), model.sample(4, seed=8))
+    assert_close(model.reconstruct(batch16), model.decode(mean))
+
+
+def test_vae_loss_is_reconstruction_plus_beta_kl(batch16):
+    model = make(VAE, "dense", {"beta": 3.0})
+    logs = model.evaluate(batch16, batch_size=8, verbose=0, return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + 3.0 * logs["kl_loss"], rel=1e-4)
+    assert logs["kl_loss"] > 0
+
+
+def test_sampling_layer_reparameterizes():
+    layer = Sampling(seed=1)
+    mean = np.full((20000, 2), 3.0, np.float32)
+    log_var = np.full((20000, 2), np.log(4.0), np.float32)
+    z = np.asarray(layer([mean, log_var]))
+    assert z.mean() == pytest.approx(3.0, abs=0.05)
+    assert z.std() == pytest.approx(2.0, abs=0.05)
+    assert Sampling.from_config(layer.get_config()).seed == 1
+
+
+@pytest.mark.parametrize(
+    "model_class, kwargs, message",
+    [
+        (AutoEncoder, {"reconstruction_loss": "l1"}, "reconstruction_loss"),
+        (AutoEncoder, {"latent_dim": 0}, "latent_dim"),
+        (AutoEncoder, {"architecture": "transformer"}, "architecture"),
+        (AutoEncoder, {"architecture": "conv", "image_shape": (30, 30, 1)}, "divisible by 4"),
+        (VAE, {"beta": -1.0}, "beta"),
+    ],
+)
+def test_bad_hyperparameters_raise_value_error(model_class, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        model_class(**kwargs)

@@ -1,0 +1,151 @@
+"""The registry of pretrained models: `kerasgen.zoo.list()`, `kerasgen.zoo.load(name)`.
+
+An entry is a folder `entries/<family>.<tag>/` holding `card.json` (model
+class and config, data and split, training command, measured metrics with the
+command that produced them, weights file and sha256, license, paper) and
+`samples.png`. A training run's output folder has the same `card.json`, so
+`load` takes either an entry name or such a folder.
+
+Weights are looked up, in order, beside the card, in the checkout's
+`saved_models/`, in the cache folder (`$KERASGEN_HOME`, default
+`~/.cache/kerasgen`), and finally downloaded from the card's `weights.url`
+into the cache. Every file is checked against the card's sha256 before Keras
+sees it.
+
+Example:
+    >>> import kerasgen
+    >>> kerasgen.zoo.list()
+    ['autoencoder.mnist', 'vae.mnist', ...]
+    >>> model = kerasgen.zoo.load("vae.mnist")
+    >>> digits = model.sample(16, seed=0)
+"""
+
+import difflib
+import hashlib
+import json
+import os
+import pathlib
+
+from kerasgen.errors import UserError
+
+ENTRIES = pathlib.Path(__file__).resolve().parent / "entries"
+CHECKOUT_WEIGHTS = pathlib.Path(__file__).resolve().parent.parent / "saved_models"
+MODEL_CLASSES = {"AutoEncoder": "kerasgen.autoencoder", "VAE": "kerasgen.vae"}
+CARD = "card.json"
+
+
+def list():  # noqa: A001 - the registry's natural verb, as in timm.list_models
+    """Names of every registered entry, sorted.
+
+    Example:
+        >>> "vae.mnist" in kerasgen.zoo.list()
+        True
+    """
+    return sorted(path.parent.name for path in ENTRIES.glob(f"*/{CARD}"))
+
+
+def cache_dir():
+    """Where downloaded weights are kept: `$KERASGEN_HOME` or `~/.cache/kerasgen`."""
+    return pathlib.Path(os.environ.get("KERASGEN_HOME", pathlib.Path.home() / ".cache" / "kerasgen"))
+
+
+def card_path(name_or_dir):
+    """Path of the card of an entry name or a model folder; a clear error if neither."""
+    folder = pathlib.Path(name_or_dir)
+    if (folder / CARD).is_file():
+        return folder / CARD
+    if (ENTRIES / str(name_or_dir) / CARD).is_file():
+        return ENTRIES / str(name_or_dir) / CARD
+    if folder.is_dir():
+        raise UserError(f"{str(folder)!r} is not a model folder: it has no {CARD}.")
+    close = difflib.get_close_matches(str(name_or_dir), list(), n=3, cutoff=0.4)
+    hint = f" Did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+    raise UserError(f"Unknown zoo entry or model folder {str(name_or_dir)!r}.{hint} See `kerasgen zoo list`.")
+
+
+def card(name_or_dir):
+    """The card of an entry or model folder, as a dict.
+
+    Example:
+        >>> kerasgen.zoo.card("autoencoder.mnist")["metrics"]
+    """
+    return json.loads(card_path(name_or_dir).read_text())
+
+
+def sha256(path):
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_path(name_or_dir):
+    """Find, verify (sha256) and return the weights file of an entry or model folder.
+
+    Raises:
+        UserError: no copy is found or can be downloaded, or a copy does not
+            match the card's sha256.
+    """
+    location = card_path(name_or_dir)
+    weights = json.loads(location.read_text())["weights"]
+    candidates = [location.parent / weights["file"], CHECKOUT_WEIGHTS / weights["file"], cache_dir() / weights["file"]]
+    for candidate in candidates:
+        if candidate.is_file():
+            return _verified(candidate, weights["sha256"])
+    if weights.get("url"):
+        return _verified(_download(weights), weights["sha256"])
+    searched = ", ".join(str(candidate.parent) for candidate in candidates)
+    raise UserError(f"Weights {weights['file']!r} not found in {searched}, and the card has no URL.")
+
+
+def _download(weights):
+    import keras
+
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    try:
+        path = keras.utils.get_file(
+            weights["file"], origin=weights["url"], cache_dir=str(cache_dir()), cache_subdir="", file_hash=None
+        )
+    except Exception as error:  # get_file raises plain Exception for network failures
+        raise UserError(f"Cannot download {weights['url']}: {error}") from None
+    return pathlib.Path(path)
+
+
+def _verified(path, expected):
+    actual = sha256(path)
+    if actual != expected:
+        raise UserError(f"Weights file {str(path)!r} has sha256 {actual}, but the card expects {expected}; not loading it.")
+    return path
+
+
+def build(card_data):
+    """A fresh, untrained model from a card's class and config."""
+    import importlib
+
+    class_name = card_data["class"]
+    if class_name not in MODEL_CLASSES:
+        raise UserError(f"Unknown model class {class_name!r} in card; known: {', '.join(MODEL_CLASSES)}.")
+    model_class = getattr(importlib.import_module(MODEL_CLASSES[class_name]), class_name)
+    return model_class.from_config(card_data["config"])
+
+
+def load(name_or_dir):
+    """A ready Keras model with verified pretrained weights.
+
+    Args:
+        name_or_dir: an entry name (`kerasgen.zoo.list()`) or a folder written
+            by `kerasgen train`.
+
+    Returns:
+        The model, uncompiled (compile it to fine-tune).
+
+    Example:
+        >>> model = kerasgen.zoo.load("autoencoder.mnist")
+        >>> codes = model.encode(images)
+    """
+    weights = weights_path(name_or_dir)
+    model = build(card(name_or_dir))
+    model.load_weights(weights)
+    return model
