@@ -22,6 +22,7 @@ setup(
         "tensorflow>=2.21,<2.22",
         "keras>=3.15.1,<4",
         "tensorflow-datasets>=4.9.9",
+        "tensorboard>=2.20",
         "click>=8.1,<9",
         "numpy>=1.26",
         "pillow>=10",

@@ -9,8 +9,13 @@ import click
 
 @click.command()
 @click.argument("name_or_dir")
-@click.option("--samples", type=click.IntRange(min=1), default=500, show_default=True,
-              help="Importance samples per image for the VAE's likelihood estimate.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Importance samples per image for the VAE's likelihood estimate.",
+)
 @click.option("--update-card", is_flag=True, help="Store the figures and this command in the card.")
 def evaluate(name_or_dir, samples, update_card):
     """Print quality figures of a zoo entry or model folder as JSON."""

@@ -7,9 +7,7 @@ import click
 
 
 def parse_widths(ctx, param, value):
-    """'1000,500,250' -> (1000, 500, 250); None stays None."""
-    if value is None:
-        return None
+    """'1000,500,250' -> (1000, 500, 250)."""
     try:
         widths = tuple(int(part) for part in value.split(","))
     except ValueError:
@@ -19,25 +17,49 @@ def parse_widths(ctx, param, value):
     return widths
 
 
-def common_options(default_epochs, default_latent_dim, default_architecture):
-    """Options every family shares."""
+def common_options(epochs, latent_dim, max_shift, architecture="conv", hidden_units="512", filters="32,64"):
+    """Options every family shares; the arguments are this family's defaults."""
 
     def decorate(command):
         options = [
-            click.option("--data", "data_source", default="mnist", show_default=True,
-                         help="mnist (embedded 9,000 training digits), uci, tfds:NAME or an image folder."),
-            click.option("--epochs", type=click.IntRange(min=1), default=default_epochs, show_default=True),
+            click.option(
+                "--data",
+                "data_source",
+                default="mnist",
+                show_default=True,
+                help="mnist (embedded 9,000 training digits), uci, tfds:NAME or an image folder.",
+            ),
+            click.option("--epochs", type=click.IntRange(min=1), default=epochs, show_default=True),
             click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True),
-            click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3,
-                         show_default=True),
-            click.option("--latent-dim", type=click.IntRange(min=1), default=default_latent_dim, show_default=True),
-            click.option("--architecture", type=click.Choice(["dense", "conv"]), default=default_architecture,
-                         show_default=True),
-            click.option("--hidden-units", callback=parse_widths, default=None,
-                         help="Dense widths, outermost first, e.g. 1000,500,250 [default: the model's]."),
-            click.option("--filters", callback=parse_widths, default=None,
-                         help="Filters of the stride-2 convolutions, e.g. 32,64 [default: the model's]."),
+            click.option(
+                "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
+            ),
+            click.option("--latent-dim", type=click.IntRange(min=1), default=latent_dim, show_default=True),
+            click.option(
+                "--architecture", type=click.Choice(["dense", "conv"]), default=architecture, show_default=True
+            ),
+            click.option(
+                "--hidden-units",
+                callback=parse_widths,
+                default=hidden_units,
+                show_default=True,
+                help="Dense widths, outermost first, comma-separated (conv uses the last).",
+            ),
+            click.option(
+                "--filters",
+                callback=parse_widths,
+                default=filters,
+                show_default=True,
+                help="Filters of the stride-2 convolutions, comma-separated (conv only).",
+            ),
             click.option("--image-size", type=click.IntRange(min=4), default=28, show_default=True),
+            click.option(
+                "--max-shift",
+                type=click.IntRange(min=0),
+                default=max_shift,
+                show_default=True,
+                help="Augment by shifting training images up to this many pixels.",
+            ),
             click.option("--seed", type=int, default=0, show_default=True),
             click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/FAMILY]."),
             click.option("--overwrite", is_flag=True, help="Replace a model already in --out."),
@@ -49,12 +71,9 @@ def common_options(default_epochs, default_latent_dim, default_architecture):
     return decorate
 
 
-def run(family, out, hidden_units, filters, **options):
+def run(family, out, **options):
     from kerasgen.training import train
 
-    for name, value in (("hidden_units", hidden_units), ("filters", filters)):
-        if value is not None:
-            options[name] = value
     command = shlex.join(["kerasgen", *sys.argv[1:]]) if sys.argv[0].endswith("kerasgen") else None
     folder = train(family, out or f"runs/{family}", command=command, **options)
     click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
@@ -67,18 +86,28 @@ def train():
 
 
 @train.command()
-@common_options(default_epochs=30, default_latent_dim=30, default_architecture="conv")
-@click.option("--loss", type=click.Choice(["binary_crossentropy", "mean_squared_error"]),
-              default="binary_crossentropy", show_default=True, help="Reconstruction loss.")
+@common_options(epochs=20, latent_dim=30, max_shift=2)
+@click.option(
+    "--loss",
+    type=click.Choice(["binary_crossentropy", "mean_squared_error"]),
+    default="binary_crossentropy",
+    show_default=True,
+    help="Reconstruction loss.",
+)
 def autoencoder(out, loss, latent_dim, architecture, **options):
     """Train an AutoEncoder (default: 30-d code, on the embedded MNIST digits)."""
     run("autoencoder", out, latent_dim=latent_dim, architecture=architecture, reconstruction_loss=loss, **options)
 
 
 @train.command()
-@common_options(default_epochs=30, default_latent_dim=16, default_architecture="conv")
-@click.option("--beta", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Weight of the KL term (1 = VAE, other values = beta-VAE).")
+@common_options(epochs=20, latent_dim=32, max_shift=0)
+@click.option(
+    "--beta",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Weight of the KL term (1 = VAE, other values = beta-VAE).",
+)
 def vae(out, beta, latent_dim, architecture, **options):
     """Train a variational autoencoder on binarized digits."""
     run("vae", out, latent_dim=latent_dim, architecture=architecture, beta=beta, **options)

@@ -29,7 +29,7 @@ def list_entries():
         rows.append((name, card["class"], f"{card['data']['dataset']} {card['data']['split']}", figure))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 @zoo.command()

@@ -207,8 +207,8 @@ def to_unit_range(images):
     return np.asarray(images, dtype=np.float32) / 255.0
 
 
-def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False):
-    """The training pipeline: scale to [0, 1], cache, shuffle, batch, prefetch.
+def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False, max_shift=0):
+    """The training pipeline: scale to [0, 1], cache, shuffle, batch, augment, prefetch.
 
     Args:
         images: uint8 array (N, H, W, C), already at the model's size.
@@ -216,6 +216,8 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False)
         shuffle: reshuffle every epoch (seeded).
         seed: shuffle seed.
         drop_remainder: drop a last, smaller batch (keeps XLA shapes static).
+        max_shift: if positive, translate every image by a random offset of
+            up to this many pixels each way (augmentation for small datasets).
 
     Returns:
         A `tf.data.Dataset` of float32 batches in [0, 1].
@@ -234,4 +236,12 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False)
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    if max_shift:
+        import keras
+
+        height, width = images.shape[1:3]
+        translate = keras.layers.RandomTranslation(
+            max_shift / height, max_shift / width, fill_mode="constant", interpolation="nearest", seed=seed
+        )
+        dataset = dataset.map(lambda batch: translate(batch, training=True), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

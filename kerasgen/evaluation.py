@@ -27,7 +27,8 @@ def heldout_split(card_data):
     source = card_data["data"]["dataset"]
     if source not in ("mnist", "uci") and not source.startswith("tfds:"):
         raise UserError(
-            f"evaluate needs a dataset with a held-out split (mnist, uci, tfds:NAME); this model was trained on {source!r}."
+            "evaluate needs a dataset with a held-out split (mnist, uci, tfds:NAME); "
+            f"this model was trained on {source!r}."
         )
     size = card_data["data"]["image_size"]
     train, _ = data.load_images(source, "train", size)

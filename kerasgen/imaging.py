@@ -20,9 +20,7 @@ def grid(images, columns=None, padding=1):
     count, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    canvas = np.ones(
-        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.float32
-    )
+    canvas = np.ones((rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.float32)
     for index, image in enumerate(images):
         top = padding + (index // columns) * (height + padding)
         left = padding + (index % columns) * (width + padding)
@@ -66,7 +64,7 @@ def preview(model, count=64, seed=0, images=None):
     if hasattr(model, "sample"):
         return np.asarray(model.sample(count, seed=seed)), None
     columns = max(1, math.ceil(math.sqrt(count)))
-    originals = np.asarray(images[: (count + 1) // 2], dtype=np.float32)
+    originals = np.asarray(images[: columns * max(1, count // (2 * columns))], dtype=np.float32)
     reconstructions = np.asarray(model.reconstruct(originals))
     rows = []
     for start in range(0, len(originals), columns):

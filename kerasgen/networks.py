@@ -10,7 +10,6 @@ import math
 
 import keras
 
-
 ARCHITECTURES = ("dense", "conv")
 
 

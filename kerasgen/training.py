@@ -30,7 +30,10 @@ from kerasgen import data, imaging, zoo
 from kerasgen.errors import UserError
 
 FAMILIES = {
-    "autoencoder": ("AutoEncoder", "Hinton and Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks"),
+    "autoencoder": (
+        "AutoEncoder",
+        "Hinton and Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks",
+    ),
     "vae": ("VAE", "Kingma and Welling 2014, Auto-Encoding Variational Bayes"),
 }
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
@@ -135,6 +138,7 @@ def train(
     learning_rate=1e-3,
     seed=0,
     image_size=28,
+    max_shift=0,
     overwrite=False,
     verbose="auto",
     command=None,
@@ -152,6 +156,7 @@ def train(
         learning_rate: Adam's step size.
         seed: seeds weights, shuffling and sampling.
         image_size: side of the (square) training images.
+        max_shift: random translation of training images, in pixels (0: off).
         overwrite: replace a model already in `out`.
         verbose: passed to `fit`.
         command: the command line to record in the card.
@@ -165,14 +170,16 @@ def train(
     for option, value in (("epochs", epochs), ("batch_size", batch_size)):
         if value < 1:
             raise UserError(f"{option} must be at least 1. Received: {option}={value}")
-    images, _ = data.load_images(data_source, "train", image_size)
-    out = prepare_output(out, overwrite)
     keras.utils.set_random_seed(seed)
     class_name, paper = FAMILIES[family]
     try:
-        model = zoo.build({"class": class_name, "config": {"image_shape": images.shape[1:], **model_options}})
+        model = zoo.build(
+            {"class": class_name, "config": {"image_shape": (image_size, image_size, 1), **model_options}}
+        )
     except ValueError as error:
         raise UserError(str(error)) from None
+    images, _ = data.load_images(data_source, "train", image_size)
+    out = prepare_output(out, overwrite)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     preview_images = data.to_unit_range(images[:64])
     stop_on_non_finite = StopOnNonFinite()
@@ -182,7 +189,10 @@ def train(
         stop_on_non_finite,
     ]
     history = model.fit(
-        data.make_dataset(images, batch_size, seed=seed), epochs=epochs, callbacks=callbacks, verbose=verbose
+        data.make_dataset(images, batch_size, seed=seed, max_shift=max_shift),
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=verbose,
     )
     if stop_on_non_finite.bad_key:
         raise UserError(
@@ -201,6 +211,7 @@ def train(
             "split": "train",
             "images": len(images),
             "image_size": image_size,
+            "augmentation": f"random shifts of up to {max_shift} pixels" if max_shift else "none",
             "license": DATA_LICENSES.get(data_source, "the user's"),
         },
         "training": {
@@ -227,5 +238,3 @@ def preview_images_for(card_data, count=64):
     split = "heldout" if source in ("mnist", "uci") or source.startswith("tfds:") else "all"
     images, _ = data.load_images(source, split, card_data["data"]["image_size"])
     return data.to_unit_range(images[:count])
-
-

@@ -116,7 +116,9 @@ def _download(weights):
 def _verified(path, expected):
     actual = sha256(path)
     if actual != expected:
-        raise UserError(f"Weights file {str(path)!r} has sha256 {actual}, but the card expects {expected}; not loading it.")
+        raise UserError(
+            f"Weights file {str(path)!r} has sha256 {actual}, but the card expects {expected}; not loading it."
+        )
     return path
 
 

@@ -1,0 +1,3 @@
+from kerasgen.cli import main
+
+main()

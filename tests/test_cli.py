@@ -1,0 +1,133 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from kerasgen.cli import cli
+
+TINY = [
+    "--image-size",
+    "16",
+    "--architecture",
+    "conv",
+    "--hidden-units",
+    "16",
+    "--filters",
+    "4,8",
+    "--latent-dim",
+    "3",
+    "--batch-size",
+    "256",
+    "--epochs",
+    "1",
+]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def vae_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "vae"
+    result = invoke("train", "vae", "--data", "mnist", "--out", out, *TINY)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_help_does_not_import_tensorflow():
+    script = (
+        "import sys\n"
+        "from kerasgen.cli import cli\n"
+        "for args in ([], ['train'], ['train', 'vae'], ['train', 'autoencoder'], ['evaluate'], ['sample'],\n"
+        "             ['zoo'], ['zoo', 'list']):\n"
+        "    try:\n"
+        "        cli.main(args + ['--help'], prog_name='kerasgen', standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'sklearn', 'tensorflow_datasets') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_console_script_help_exits_zero():
+    result = subprocess.run([sys.executable, "-m", "kerasgen.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "train" in result.stdout
+
+
+def test_train_writes_a_complete_model_folder(vae_folder):
+    card = json.loads((vae_folder / "card.json").read_text())
+    assert card["class"] == "VAE" and card["config"]["latent_dim"] == 3
+    assert card["training"]["epochs"] == 1 and card["data"]["images"] == 9000
+    assert (vae_folder / "samples" / "epoch_001.png").is_file() and (vae_folder / "samples.png").is_file()
+
+
+def test_evaluate_and_update_card(vae_folder):
+    result = invoke("evaluate", vae_folder, "--samples", "4", "--update-card")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output[: result.output.rindex("}") + 1])
+    assert figures["heldout_images"] == 1000 and figures["importance_samples"] == 4
+    assert 0 < figures["iwae_nll"] <= figures["negative_elbo"] + 1e-6
+    card = json.loads((vae_folder / "card.json").read_text())
+    assert card["metrics"]["iwae_nll"] == figures["iwae_nll"]
+
+
+def test_sample_writes_a_grid(vae_folder, tmp_path):
+    from PIL import Image
+
+    result = invoke("sample", vae_folder, "-n", "9", "-o", tmp_path / "grid.png")
+    assert result.exit_code == 0, result.output
+    picture = Image.open(tmp_path / "grid.png")
+    assert picture.size == (2 * (3 * 17 + 1), 2 * (3 * 17 + 1))
+
+
+def test_train_autoencoder_on_an_image_folder(image_folder, tmp_path):
+    result = invoke("train", "autoencoder", "--data", image_folder, "--out", tmp_path / "ae", *TINY)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "ae" / "card.json").read_text())["data"]["images"] == 12
+
+
+def test_zoo_list_and_info():
+    listing = invoke("zoo", "list")
+    assert listing.exit_code == 0 and "vae.mnist" in listing.output and "autoencoder.mnist" in listing.output
+    info = invoke("zoo", "info", "vae.mnist")
+    assert json.loads(info.output)["class"] == "VAE"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "vae.mnsit"], "Did you mean 'vae.mnist'"),
+        (["zoo", "info", "autoencoder"], "Unknown zoo entry"),
+        (["train", "vae", "--data", "/no/such/folder"], "does not exist"),
+        (["train", "vae", "--epochs", "-1"], "--epochs"),
+        (["train", "vae", "--batch-size", "0"], "--batch-size"),
+        (["train", "vae", "--filters", "4,x"], "--filters"),
+        (["train", "vae", "--image-size", "30"], "divisible by 4"),
+        (["train", "gan"], "No such command"),
+    ],
+)
+def test_user_mistakes_print_one_line_and_exit_2(args, message, tmp_path):
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "out")] if args[0] == "train" else args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
+
+
+def test_existing_model_is_not_overwritten(vae_folder):
+    before = (vae_folder / "model.weights.h5").read_bytes()
+    result = CliRunner().invoke(cli, ["train", "vae", "--out", str(vae_folder), *TINY])
+    assert result.exit_code == 2 and "--overwrite" in result.output
+    assert (vae_folder / "model.weights.h5").read_bytes() == before
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    result = CliRunner().invoke(cli, ["train", "autoencoder", "--out", str(target), *TINY])
+    assert result.exit_code == 2 and "is a file" in result.output
+    assert target.read_text() == "keep me"

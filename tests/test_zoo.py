@@ -1,0 +1,144 @@
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from kerasgen import zoo
+from kerasgen.errors import UserError
+from kerasgen.training import train
+
+ENTRY_NAMES = zoo.list()
+
+
+@pytest.fixture(scope="module")
+def trained_folder(tmp_path_factory):
+    """A tiny autoencoder folder trained for one epoch on 16x16 digits."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    train(
+        "autoencoder",
+        out,
+        "uci",
+        epochs=1,
+        batch_size=256,
+        image_size=16,
+        verbose=0,
+        latent_dim=3,
+        architecture="conv",
+        hidden_units=(16,),
+        filters=(4, 8),
+    )
+    return out
+
+
+def test_registry_has_the_promised_entries():
+    assert {"autoencoder.mnist", "vae.mnist"} <= set(ENTRY_NAMES)
+    assert all(name.count(".") == 1 for name in ENTRY_NAMES)
+
+
+@pytest.mark.parametrize("name", ENTRY_NAMES)
+def test_every_entry_loads_verified_and_gives_finite_output(name):
+    card = zoo.card(name)
+    for field in ("class", "config", "data", "training", "metrics", "weights", "license", "paper"):
+        assert card[field], f"{name}: card field {field} is empty"
+    assert card["training"]["command"].startswith("kerasgen train ")
+    assert card["metrics"]["command"].startswith(f"kerasgen evaluate {name}")
+    assert (zoo.ENTRIES / name / card["sample_grid"]).is_file()
+    assert zoo.sha256(zoo.weights_path(name)) == card["weights"]["sha256"]
+    model = zoo.load(name)
+    images = np.random.default_rng(0).random((2, *card["config"]["image_shape"]), dtype=np.float32)
+    output = np.asarray(model.reconstruct(images))
+    assert output.shape == images.shape and np.isfinite(output).all()
+
+
+def test_trained_folder_loads_like_an_entry(trained_folder):
+    card = zoo.card(trained_folder)
+    assert card["class"] == "AutoEncoder" and card["data"]["images"] == 1497
+    model = zoo.load(trained_folder)
+    assert model.latent_dim == 3
+    assert (trained_folder / "samples.png").is_file() and (trained_folder / "samples" / "epoch_001.png").is_file()
+    assert any((trained_folder / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_tampered_weights_are_refused(trained_folder, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_folder, copy)
+    weights = copy / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes() + b"tampered")
+    with pytest.raises(UserError, match="sha256"):
+        zoo.load(copy)
+
+
+def test_weights_download_from_card_url_into_cache(trained_folder, tmp_path, monkeypatch):
+    hosted = tmp_path / "hosted"
+    hosted.mkdir()
+    shutil.copy(trained_folder / "model.weights.h5", hosted / "tiny.weights.h5")
+    entry = tmp_path / "entry"
+    entry.mkdir()
+    card = zoo.card(trained_folder)
+    card["weights"].update(file="tiny.weights.h5", url=(hosted / "tiny.weights.h5").as_uri())
+    (entry / "card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("KERASGEN_HOME", str(tmp_path / "cache"))
+    model = zoo.load(entry)
+    assert (tmp_path / "cache" / "tiny.weights.h5").is_file()
+    assert model.latent_dim == 3
+
+
+def test_missing_weights_without_url_is_a_clear_error(trained_folder, tmp_path, monkeypatch):
+    entry = tmp_path / "entry"
+    entry.mkdir()
+    card = zoo.card(trained_folder)
+    card["weights"]["file"] = "absent.weights.h5"
+    (entry / "card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("KERASGEN_HOME", str(tmp_path / "cache"))
+    with pytest.raises(UserError, match="not found"):
+        zoo.load(entry)
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(UserError, match="Did you mean 'vae.mnist'"):
+        zoo.load("vae.mnsit")
+
+
+def test_load_works_from_any_working_directory(tmp_path):
+    name = ENTRY_NAMES[0]
+    script = f"import kerasgen; m = kerasgen.zoo.load({name!r}); print(type(m).__name__)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == zoo.card(name)["class"]
+
+
+def test_only_top_level_name_is_kerasgen(tmp_path):
+    import kerasgen
+
+    root = zoo.ENTRIES.parent.parent
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("kerasgen-*.whl"))
+    names = {entry.split("/")[0] for entry in zipfile.ZipFile(wheel).namelist()}
+    assert {name for name in names if not name.endswith(".dist-info")} == {"kerasgen"}
+    members = zipfile.ZipFile(wheel).namelist()
+    assert "kerasgen/zoo/__init__.py" in members and "kerasgen/cli/__init__.py" in members
+    assert "kerasgen/assets/mnist10k.npz" in members
+    assert any(member.startswith("kerasgen/zoo/entries/") for member in members)
+    assert kerasgen.zoo.__file__.startswith(str(root / "zoo"))
+    for clashing in ("zoo", "cli"):
+        found = subprocess.run([sys.executable, "-c", f"import {clashing}"], cwd=tmp_path, capture_output=True)
+        assert found.returncode != 0, f"a top-level module {clashing!r} is importable"
