@@ -7,6 +7,7 @@ User mistakes print one line (`Error: ...`) and exit with status 2.
 
 import importlib
 import os
+import shlex
 import sys
 
 import click
@@ -42,6 +43,9 @@ class LazyGroup(click.Group):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help())
+            sys.exit(0)
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
@@ -54,6 +58,27 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def resolved_command(ctx, skip=("overwrite", "update_card")):
+    """The command line that repeats this invocation, with every option spelled out.
+
+    Example:
+        >>> resolved_command(click.get_current_context())
+        'kerasgen train vae --data mnist --epochs 20 ...'
+    """
+    words = ["kerasgen", *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name in skip or value is None or value is False:
+            continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+            continue
+        words.append(max(param.opts, key=len))
+        if value is not True:
+            words.append(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
+    return shlex.join(words)
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

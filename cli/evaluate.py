@@ -1,8 +1,6 @@
 """`kerasgen evaluate NAME_OR_DIR`: measure a model's quality on held-out data."""
 
 import json
-import shlex
-import sys
 
 import click
 
@@ -19,12 +17,16 @@ import click
 @click.option("--update-card", is_flag=True, help="Store the figures and this command in the card.")
 def evaluate(name_or_dir, samples, update_card):
     """Print quality figures of a zoo entry or model folder as JSON."""
-    from kerasgen import zoo
-    from kerasgen.evaluation import evaluate as measure
+    from kerasgen import evaluation, zoo
+    from kerasgen.cli import resolved_command
     from kerasgen.training import write_atomically
 
-    figures = measure(name_or_dir, samples=samples)
-    figures["command"] = shlex.join(["kerasgen", "evaluate", *sys.argv[2:]]).replace(" --update-card", "")
+    if update_card and samples < evaluation.CARD_MIN_SAMPLES:
+        raise click.BadParameter(
+            f"a card's likelihood needs at least {evaluation.CARD_MIN_SAMPLES} samples", param_hint="'--samples'"
+        )
+    figures = evaluation.evaluate(name_or_dir, samples=samples)
+    figures["command"] = resolved_command(click.get_current_context())
     click.echo(json.dumps(figures, indent=2))
     if update_card:
         path = zoo.card_path(name_or_dir)

@@ -1,8 +1,5 @@
 """`kerasgen train FAMILY`: train a model and write its folder."""
 
-import shlex
-import sys
-
 import click
 
 
@@ -72,10 +69,13 @@ def common_options(epochs, latent_dim, max_shift, architecture="conv", hidden_un
 
 
 def run(family, out, **options):
+    from kerasgen.cli import resolved_command
     from kerasgen.training import train
 
-    command = shlex.join(["kerasgen", *sys.argv[1:]]) if sys.argv[0].endswith("kerasgen") else None
-    folder = train(family, out or f"runs/{family}", command=command, **options)
+    out = out or f"runs/{family}"
+    context = click.get_current_context()
+    context.params["out"] = out
+    folder = train(family, out, command=resolved_command(context), **options)
     click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
     click.echo(f"Next: kerasgen evaluate {folder}  |  kerasgen sample {folder} -o grid.png")
 
@@ -89,7 +89,7 @@ def train():
 @common_options(epochs=20, latent_dim=30, max_shift=2)
 @click.option(
     "--loss",
-    type=click.Choice(["binary_crossentropy", "mean_squared_error"]),
+    type=click.Choice(["binary_crossentropy", "squared_error"]),
     default="binary_crossentropy",
     show_default=True,
     help="Reconstruction loss.",

@@ -21,6 +21,23 @@ _LAZY = {
 _SUBMODULES = ("data", "zoo", "evaluation", "imaging", "training", "networks", "errors")
 
 
+def load_model(path, **kwargs):
+    """`keras.models.load_model` for `.keras` files holding kerasgen models, with `safe_mode=True`.
+
+    Importing `kerasgen` does not import the model classes (to keep the CLI
+    fast), so Keras could not find them by name; this registers them first.
+
+    Example:
+        >>> model.save("vae.keras")
+        >>> model = kerasgen.load_model("vae.keras")
+    """
+    import keras
+
+    for module in sorted(set(_LAZY.values())):
+        importlib.import_module(module)
+    return keras.models.load_model(path, safe_mode=True, **kwargs)
+
+
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)

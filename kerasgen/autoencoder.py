@@ -6,7 +6,7 @@ from keras import ops
 
 from kerasgen.networks import build_decoder, build_encoder_body
 
-RECONSTRUCTION_LOSSES = ("binary_crossentropy", "mean_squared_error")
+RECONSTRUCTION_LOSSES = ("binary_crossentropy", "squared_error")
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -26,7 +26,8 @@ class AutoEncoder(keras.Model):
         hidden_units: widths of the dense layers, outermost first; the conv
             architecture uses the last one.
         filters: filters of the stride-2 convolutions (conv architecture only).
-        reconstruction_loss: `"binary_crossentropy"` or `"mean_squared_error"`.
+        reconstruction_loss: `"binary_crossentropy"` (on the decoder's logits) or
+            `"squared_error"`, both summed over pixels.
 
     Example:
         >>> model = AutoEncoder(latent_dim=30)
@@ -70,8 +71,10 @@ class AutoEncoder(keras.Model):
         self.build((None, *self.image_shape))
 
     def build(self, input_shape=None):
-        """Nothing to create: the sub-networks are built in `__init__`. Marks the model built,
-        so that a reloaded `.keras` file restores the optimizer's state too."""
+        """Marks the model built (its sub-networks are built in `__init__`).
+
+        Being built lets a reloaded `.keras` file restore the optimizer's state too.
+        """
 
     @property
     def metrics(self):
@@ -108,14 +111,16 @@ class AutoEncoder(keras.Model):
         self.squared_error_tracker.update_state(squared_error)
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def train_step(self, images):
+    def train_step(self, data):
+        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss, squared_error = self._batch_losses(images, training=True)
         gradients = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._update_metrics(loss, squared_error)
 
-    def test_step(self, images):
+    def test_step(self, data):
+        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self._update_metrics(*self._batch_losses(images, training=False))
 
     def get_config(self):

@@ -45,6 +45,11 @@ def _split(count, heldout_count, split):
     return np.arange(count)
 
 
+def has_heldout_split(source):
+    """Whether a data source has a `heldout` split (folders do not)."""
+    return source in ("mnist", "uci") or source.startswith("tfds:")
+
+
 def load_mnist(split="train"):
     """The embedded MNIST-10k digits.
 
@@ -153,7 +158,7 @@ def load_tfds(name, split, size, channels=1):
         raise UserError(f"Cannot load tfds dataset {name!r}: {str(error).splitlines()[0]}") from None
     images, labels = [], []
     for example in dataset.as_numpy_iterator():
-        image = tf.image.resize(example["image"], (size, size), antialias=True)
+        image = tf.image.resize(example["image"][..., :3], (size, size), antialias=True)
         if image.shape[-1] != channels:
             image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.image.grayscale_to_rgb(image)
         images.append(np.clip(np.round(image.numpy()), 0, 255).astype(np.uint8))
@@ -178,6 +183,8 @@ def load_images(name="mnist", split="train", size=28, channels=1):
     """
     if split not in SPLITS:
         raise UserError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
+    if channels not in (1, 3):
+        raise UserError(f"channels must be 1 or 3. Received: channels={channels}")
     if name == "mnist":
         images, labels = load_mnist(split)
     elif name == "uci":
@@ -200,6 +207,12 @@ def _resize(images, size):
     return np.stack(
         [np.asarray(Image.fromarray(image[..., 0]).resize((size, size), Image.BILINEAR)) for image in images]
     )[..., None]
+
+
+def fixed_subset(images, count, seed=0):
+    """`count` images drawn without replacement with a fixed seed (sources are often sorted by class)."""
+    order = np.random.default_rng(seed).permutation(len(images))
+    return images[np.sort(order[:count])]
 
 
 def to_unit_range(images):

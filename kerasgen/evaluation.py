@@ -21,19 +21,19 @@ from kerasgen import data, zoo
 from kerasgen.errors import UserError
 
 BINARIZATION_SEED = 0
+CARD_MIN_SAMPLES = 500
 
 
-def heldout_split(card_data):
+def load_split(card_data, split):
+    """A split of the dataset a card was trained on, as float images in [0, 1]."""
     source = card_data["data"]["dataset"]
-    if source not in ("mnist", "uci") and not source.startswith("tfds:"):
+    if not data.has_heldout_split(source):
         raise UserError(
             "evaluate needs a dataset with a held-out split (mnist, uci, tfds:NAME); "
             f"this model was trained on {source!r}."
         )
-    size = card_data["data"]["image_size"]
-    train, _ = data.load_images(source, "train", size)
-    heldout, _ = data.load_images(source, "heldout", size)
-    return data.to_unit_range(train), data.to_unit_range(heldout)
+    images, _ = data.load_images(source, split, card_data["data"]["image_size"])
+    return data.to_unit_range(images)
 
 
 def autoencoder_figures(model, train, heldout, batch_size=500):
@@ -116,9 +116,9 @@ def evaluate(name_or_dir, samples=500):
     """
     card_data = zoo.card(name_or_dir)
     model = zoo.load(name_or_dir)
-    train, heldout = heldout_split(card_data)
+    heldout = load_split(card_data, "heldout")
     if card_data["class"] == "AutoEncoder":
-        return autoencoder_figures(model, train, heldout)
+        return autoencoder_figures(model, load_split(card_data, "train"), heldout)
     if card_data["class"] == "VAE":
         return vae_figures(model, heldout, samples=samples)
     raise UserError(f"No evaluation defined for {card_data['class']}.")

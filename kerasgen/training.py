@@ -94,6 +94,9 @@ def write_atomically(path, payload):
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload.encode() if isinstance(payload, str) else payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -102,8 +105,11 @@ def write_atomically(path, payload):
 
 
 def save_weights_atomically(model, path):
+    """`model.save_weights(path)` through a temporary file in the same folder."""
     path = pathlib.Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp.weights.h5")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".weights.h5")
+    os.close(handle)
+    temporary = pathlib.Path(temporary)
     try:
         model.save_weights(temporary)
         os.replace(temporary, path)
@@ -113,6 +119,7 @@ def save_weights_atomically(model, path):
 
 
 def prepare_output(out, overwrite):
+    """Create the output folder; refuse a file, a folder holding a model (unless `overwrite`), or no permission."""
     out = pathlib.Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"Output path {str(out)!r} is a file, not a folder.")
@@ -120,12 +127,14 @@ def prepare_output(out, overwrite):
         raise UserError(f"{str(out)!r} already holds a trained model; pass --overwrite or choose another --out.")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
     except OSError as error:
-        raise UserError(f"Cannot create output folder {str(out)!r}: {error.strerror}.") from None
+        raise UserError(f"Cannot write to output folder {str(out)!r}: {error.strerror}.") from None
     return out
 
 
 def hyperparameters(model):
+    """The model's own config, without Keras's name/trainable/dtype."""
     return {key: value for key, value in model.get_config().items() if key not in BASE_CONFIG_KEYS}
 
 
@@ -176,12 +185,14 @@ def train(
         model = zoo.build(
             {"class": class_name, "config": {"image_shape": (image_size, image_size, 1), **model_options}}
         )
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    except (ValueError, TypeError) as error:
+        raise UserError(str(error).splitlines()[0]) from None
     images, _ = data.load_images(data_source, "train", image_size)
+    if not data.has_heldout_split(data_source):
+        data_source = str(pathlib.Path(data_source).resolve())
     out = prepare_output(out, overwrite)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    preview_images = data.to_unit_range(images[:64])
+    preview_images = data.to_unit_range(data.fixed_subset(images, 64))
     stop_on_non_finite = StopOnNonFinite()
     callbacks = [
         SampleGrid(out / "samples", preview_images, seed=seed),
@@ -196,9 +207,10 @@ def train(
     )
     if stop_on_non_finite.bad_key:
         raise UserError(
-            f"Training diverged: {stop_on_non_finite.bad_key} became non-finite; nothing was written. "
+            f"Training diverged: {stop_on_non_finite.bad_key} became non-finite; no model was saved. "
             "Try a lower --learning-rate."
         )
+    (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
     batch, columns = imaging.preview(model, 64, seed, preview_images)
     imaging.save_grid(batch, out / "samples.png", columns)
@@ -235,6 +247,6 @@ def train(
 def preview_images_for(card_data, count=64):
     """Held-out real images for autoencoder previews of a card's dataset."""
     source = card_data["data"]["dataset"]
-    split = "heldout" if source in ("mnist", "uci") or source.startswith("tfds:") else "all"
+    split = "heldout" if data.has_heldout_split(source) else "all"
     images, _ = data.load_images(source, split, card_data["data"]["image_size"])
-    return data.to_unit_range(images[:count])
+    return data.to_unit_range(data.fixed_subset(images, count))

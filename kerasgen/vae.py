@@ -7,6 +7,16 @@ from keras import ops
 from kerasgen.networks import build_decoder, build_encoder_body
 
 
+def kl_to_unit_gaussian(mean, log_var):
+    """KL(N(mean, exp(log_var)) || N(0, I)) per row, in nats.
+
+    Example:
+        >>> kl_to_unit_gaussian(ops.ones((1, 2)), ops.zeros((1, 2)))  # 0.5 per dimension
+        [1.0]
+    """
+    return -0.5 * ops.sum(1 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="kerasgen")
 class Sampling(keras.layers.Layer):
     """Draws `z = mean + exp(log_var / 2) * epsilon`, the reparameterization trick.
@@ -105,8 +115,10 @@ class VAE(keras.Model):
         self.build((None, *self.image_shape))
 
     def build(self, input_shape=None):
-        """Nothing to create: the sub-networks are built in `__init__`. Marks the model built,
-        so that a reloaded `.keras` file restores the optimizer's state too."""
+        """Marks the model built (its sub-networks are built in `__init__`).
+
+        Being built lets a reloaded `.keras` file restore the optimizer's state too.
+        """
 
     @property
     def metrics(self):
@@ -140,7 +152,7 @@ class VAE(keras.Model):
         mean, log_var = self.encoder(images, training=training)
         logits = self.decoder(self.sampler([mean, log_var]), training=training)
         reconstruction = ops.sum(ops.binary_crossentropy(images, logits, from_logits=True), axis=(1, 2, 3))
-        kl = -0.5 * ops.sum(1 + log_var - ops.square(mean) - ops.exp(log_var), axis=1)
+        kl = kl_to_unit_gaussian(mean, log_var)
         reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
         return reconstruction + self.beta * kl, reconstruction, kl
 
@@ -150,14 +162,16 @@ class VAE(keras.Model):
         self.kl_tracker.update_state(kl)
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def train_step(self, images):
+    def train_step(self, data):
+        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss, reconstruction, kl = self._batch_losses(images, training=True)
         gradients = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._update_metrics(loss, reconstruction, kl)
 
-    def test_step(self, images):
+    def test_step(self, data):
+        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self._update_metrics(*self._batch_losses(images, training=False))
 
     def get_config(self):

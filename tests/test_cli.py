@@ -4,6 +4,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+
 from kerasgen.cli import cli
 
 TINY = [
@@ -54,6 +55,12 @@ def test_help_does_not_import_tensorflow():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("args", [[], ["train"], ["zoo"]])
+def test_no_arguments_shows_help(args):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "Usage:" in result.output and "Error" not in result.output
+
+
 def test_console_script_help_exits_zero():
     result = subprocess.run([sys.executable, "-m", "kerasgen.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "train" in result.stdout
@@ -63,17 +70,24 @@ def test_train_writes_a_complete_model_folder(vae_folder):
     card = json.loads((vae_folder / "card.json").read_text())
     assert card["class"] == "VAE" and card["config"]["latent_dim"] == 3
     assert card["training"]["epochs"] == 1 and card["data"]["images"] == 9000
+    assert card["training"]["command"].startswith("kerasgen train vae --data mnist --epochs 1 --batch-size 256")
+    assert f"--out {vae_folder}" in card["training"]["command"]
     assert (vae_folder / "samples" / "epoch_001.png").is_file() and (vae_folder / "samples.png").is_file()
 
 
-def test_evaluate_and_update_card(vae_folder):
-    result = invoke("evaluate", vae_folder, "--samples", "4", "--update-card")
+def test_evaluate_prints_figures_and_updates_the_card(vae_folder):
+    result = invoke("evaluate", vae_folder, "--samples", "4")
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.output[: result.output.rindex("}") + 1])
+    figures = json.loads(result.output)
     assert figures["heldout_images"] == 1000 and figures["importance_samples"] == 4
-    assert 0 < figures["iwae_nll"] <= figures["negative_elbo"] + 1e-6
+    assert figures["command"] == f"kerasgen evaluate {vae_folder} --samples 4"
+    refused = CliRunner().invoke(cli, ["evaluate", str(vae_folder), "--samples", "4", "--update-card"])
+    assert refused.exit_code == 2 and "at least 500" in refused.output
+    result = invoke("evaluate", vae_folder, "--update-card")
+    assert result.exit_code == 0, result.output
     card = json.loads((vae_folder / "card.json").read_text())
-    assert card["metrics"]["iwae_nll"] == figures["iwae_nll"]
+    assert card["metrics"]["importance_samples"] == 500 and card["metrics"]["command"].endswith("--samples 500")
+    assert card["metrics"]["iwae_nll"] <= card["metrics"]["negative_elbo"]
 
 
 def test_sample_writes_a_grid(vae_folder, tmp_path):

@@ -17,7 +17,7 @@ def test_mnist_split_is_fixed_disjoint_and_complete():
     assert sorted(np.concatenate([train_labels, heldout_labels]).tolist()) == sorted(labels.tolist())
     again, _ = data.load_mnist("heldout")
     np.testing.assert_array_equal(heldout, again)
-    assert set(np.bincount(heldout_labels, minlength=10)) and min(np.bincount(heldout_labels)) > 60
+    assert np.bincount(heldout_labels, minlength=10).min() > 60
 
 
 def test_embedded_digits_are_real_eight_bit_images():
@@ -94,7 +94,27 @@ def test_pipeline_scales_batches_and_shuffles_reproducibly():
     np.testing.assert_allclose(ordered, images[:16] / 255.0, atol=1e-6)
 
 
-def test_bad_split_and_batch_size():
+def test_shift_augmentation_moves_digits_but_keeps_shape_and_range():
+    images, _ = data.load_images("mnist", "heldout", 16)
+    plain = next(iter(data.make_dataset(images[:32], batch_size=32, shuffle=False))).numpy()
+    shifted = next(iter(data.make_dataset(images[:32], batch_size=32, shuffle=False, max_shift=2, seed=1))).numpy()
+    assert shifted.shape == plain.shape and 0.0 <= shifted.min() and shifted.max() <= 1.0
+    assert not np.allclose(shifted, plain)
+    assert (
+        np.abs(shifted.sum(axis=(1, 2, 3)) - plain.sum(axis=(1, 2, 3))).mean() < 0.2 * plain.sum(axis=(1, 2, 3)).mean()
+    )
+
+
+def test_fixed_subset_is_repeatable_and_spread():
+    images, labels = data.load_mnist("train")
+    first = data.fixed_subset(labels, 64)
+    np.testing.assert_array_equal(first, data.fixed_subset(labels, 64))
+    assert len(set(first.tolist())) == 10
+
+
+def test_bad_split_batch_size_and_channels():
+    with pytest.raises(UserError, match="channels"):
+        data.load_images("mnist", "train", 28, channels=2)
     with pytest.raises(UserError, match="split"):
         data.load_images("mnist", "test", 28)
     with pytest.raises(UserError, match="batch_size"):

@@ -59,6 +59,8 @@ def test_trained_folder_loads_like_an_entry(trained_folder):
     assert card["class"] == "AutoEncoder" and card["data"]["images"] == 1497
     model = zoo.load(trained_folder)
     assert model.latent_dim == 3
+    images = np.random.default_rng(0).random((2, 16, 16, 1), dtype=np.float32)
+    assert not np.allclose(model.reconstruct(images), zoo.build(card).reconstruct(images))
     assert (trained_folder / "samples.png").is_file() and (trained_folder / "samples" / "epoch_001.png").is_file()
     assert any((trained_folder / "logs").rglob("events.out.tfevents.*"))
 
@@ -96,6 +98,25 @@ def test_missing_weights_without_url_is_a_clear_error(trained_folder, tmp_path, 
     monkeypatch.setenv("KERASGEN_HOME", str(tmp_path / "cache"))
     with pytest.raises(UserError, match="not found"):
         zoo.load(entry)
+
+
+@pytest.mark.parametrize(
+    "text", ["{not json", '{"class": "VAE"}', '{"class": "VAE", "config": {}, "data": {}, "weights": {}}']
+)
+def test_malformed_card_is_a_clear_error(tmp_path, text):
+    (tmp_path / "card.json").write_text(text)
+    with pytest.raises(UserError, match="card.json"):
+        zoo.load(tmp_path)
+
+
+def test_readme_lists_every_entry_with_its_figures():
+    readme = (zoo.ENTRIES.parent.parent / "README.md").read_text()
+    headline = {"AutoEncoder": "squared_error", "VAE": "iwae_nll"}
+    for name in ENTRY_NAMES:
+        card = zoo.card(name)
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}`")), None)
+        assert row is not None, f"README has no row for {name}"
+        assert str(card["metrics"][headline[card["class"]]]) in row
 
 
 def test_unknown_name_suggests_the_closest():
@@ -137,6 +158,8 @@ def test_only_top_level_name_is_kerasgen(tmp_path):
     members = zipfile.ZipFile(wheel).namelist()
     assert "kerasgen/zoo/__init__.py" in members and "kerasgen/cli/__init__.py" in members
     assert "kerasgen/assets/mnist10k.npz" in members
+    entry_points = next(m for m in members if m.endswith(".dist-info/entry_points.txt"))
+    assert "kerasgen = kerasgen.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert any(member.startswith("kerasgen/zoo/entries/") for member in members)
     assert kerasgen.zoo.__file__.startswith(str(root / "zoo"))
     for clashing in ("zoo", "cli"):

@@ -32,6 +32,7 @@ ENTRIES = pathlib.Path(__file__).resolve().parent / "entries"
 CHECKOUT_WEIGHTS = pathlib.Path(__file__).resolve().parent.parent / "saved_models"
 MODEL_CLASSES = {"AutoEncoder": "kerasgen.autoencoder", "VAE": "kerasgen.vae"}
 CARD = "card.json"
+REQUIRED_KEYS = ("class", "config", "data", "weights")
 
 
 def list():  # noqa: A001 - the registry's natural verb, as in timm.list_models
@@ -64,12 +65,21 @@ def card_path(name_or_dir):
 
 
 def card(name_or_dir):
-    """The card of an entry or model folder, as a dict.
+    """The card of an entry or model folder, as a dict; a clear error if it is malformed.
 
     Example:
         >>> kerasgen.zoo.card("autoencoder.mnist")["metrics"]
     """
-    return json.loads(card_path(name_or_dir).read_text())
+    path = card_path(name_or_dir)
+    try:
+        card_data = json.loads(path.read_text())
+        missing = [key for key in REQUIRED_KEYS if key not in card_data]
+    except (OSError, ValueError, TypeError) as error:
+        raise UserError(f"Cannot read {str(path)!r}: {error}") from None
+    if missing or not {"file", "sha256"} <= set(card_data["weights"]):
+        lacking = ", ".join(missing) or "weights.file/sha256"
+        raise UserError(f"{str(path)!r} is not a complete card: it lacks {lacking}.")
+    return card_data
 
 
 def sha256(path):
@@ -84,13 +94,26 @@ def sha256(path):
 def weights_path(name_or_dir):
     """Find, verify (sha256) and return the weights file of an entry or model folder.
 
+    A model folder's weights must lie beside its card. An entry's are looked
+    for in the checkout's `saved_models/`, then the cache folder, then
+    downloaded from the card's URL into the cache.
+
     Raises:
-        UserError: no copy is found or can be downloaded, or a copy does not
-            match the card's sha256.
+        UserError: no copy is found or can be downloaded, or the copy found
+            does not match the card's sha256.
+
+    Example:
+        >>> kerasgen.zoo.weights_path("vae.mnist")
+        PosixPath('.../saved_models/vae.mnist.weights.h5')
     """
     location = card_path(name_or_dir)
-    weights = json.loads(location.read_text())["weights"]
-    candidates = [location.parent / weights["file"], CHECKOUT_WEIGHTS / weights["file"], cache_dir() / weights["file"]]
+    weights = card(name_or_dir)["weights"]
+    if location.parent.parent != ENTRIES:
+        candidates = [location.parent / weights["file"]]
+    elif weights.get("url"):
+        candidates = [CHECKOUT_WEIGHTS / weights["file"]]  # the cached copy is get_file's to check and renew
+    else:
+        candidates = [CHECKOUT_WEIGHTS / weights["file"], cache_dir() / weights["file"]]
     for candidate in candidates:
         if candidate.is_file():
             return _verified(candidate, weights["sha256"])
@@ -106,7 +129,12 @@ def _download(weights):
     cache_dir().mkdir(parents=True, exist_ok=True)
     try:
         path = keras.utils.get_file(
-            weights["file"], origin=weights["url"], cache_dir=str(cache_dir()), cache_subdir="", file_hash=None
+            weights["file"],
+            origin=weights["url"],
+            cache_dir=str(cache_dir()),
+            cache_subdir="",
+            file_hash=weights["sha256"],
+            hash_algorithm="sha256",
         )
     except Exception as error:  # get_file raises plain Exception for network failures
         raise UserError(f"Cannot download {weights['url']}: {error}") from None
@@ -123,7 +151,11 @@ def _verified(path, expected):
 
 
 def build(card_data):
-    """A fresh, untrained model from a card's class and config."""
+    """A fresh, untrained model from a card's class and config.
+
+    Example:
+        >>> model = kerasgen.zoo.build({"class": "VAE", "config": {"latent_dim": 2}})
+    """
     import importlib
 
     class_name = card_data["class"]
@@ -148,6 +180,9 @@ def load(name_or_dir):
         >>> codes = model.encode(images)
     """
     weights = weights_path(name_or_dir)
-    model = build(card(name_or_dir))
+    try:
+        model = build(card(name_or_dir))
+    except (ValueError, TypeError) as error:
+        raise UserError(f"The card's config does not build a model: {str(error).splitlines()[0]}") from None
     model.load_weights(weights)
     return model
