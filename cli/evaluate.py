@@ -19,7 +19,7 @@ def evaluate(name_or_dir, samples, update_card):
     """Print quality figures of a zoo entry or model folder as JSON."""
     from kerasgen import evaluation, zoo
     from kerasgen.cli import resolved_command
-    from kerasgen.training import write_atomically
+    from kerasgen.files import write_atomically
 
     if update_card and samples < evaluation.CARD_MIN_SAMPLES:
         raise click.BadParameter(

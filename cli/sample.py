@@ -8,12 +8,16 @@ import click
 @click.option("-n", "--count", type=click.IntRange(min=1, max=4096), default=64, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="grid.png", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def sample(name_or_dir, count, output, seed):
+@click.option("--manifold", is_flag=True, help="For a 2-d latent space: decode a grid of it (-n is the grid's side).")
+def sample(name_or_dir, count, output, seed, manifold):
     """Write a PNG grid: samples of a generative model, reconstructions of an autoencoder."""
     from kerasgen import imaging, zoo
     from kerasgen.training import preview_images_for
 
     model = zoo.load(name_or_dir)
+    if manifold:
+        click.echo(f"Wrote {imaging.save_grid(imaging.latent_manifold(model, count), output, count, scale=1)}")
+        return
     images = None if hasattr(model, "sample") else preview_images_for(zoo.card(name_or_dir), count)
     batch, columns = imaging.preview(model, count, seed, images)
     click.echo(f"Wrote {imaging.save_grid(batch, output, columns)}")

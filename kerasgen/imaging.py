@@ -1,11 +1,13 @@
 """Image grids as PNG files, and the previews each model family shows."""
 
+import io
 import math
-import os
 import pathlib
-import tempfile
 
 import numpy as np
+
+from kerasgen.errors import UserError
+from kerasgen.files import write_atomically
 
 
 def grid(images, columns=None, padding=1):
@@ -38,17 +40,15 @@ def save_grid(images, path, columns=None, scale=2):
     from PIL import Image
 
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     picture = Image.fromarray(grid(images, columns))
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
-    os.close(handle)
+    encoded = io.BytesIO()
+    picture.save(encoded, format="PNG")
     try:
-        picture.save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, encoded.getvalue())
+    except OSError as error:
+        raise UserError(f"Cannot write {str(path)!r}: {error.strerror}.") from None
     return path
 
 
@@ -70,3 +70,18 @@ def preview(model, count=64, seed=0, images=None):
     for start in range(0, len(originals), columns):
         rows += [originals[start : start + columns], reconstructions[start : start + columns]]
     return np.concatenate(rows), columns
+
+
+def latent_manifold(model, steps=20):
+    """Decode a `steps` x `steps` grid of a 2-d latent space, spaced by Gaussian quantiles.
+
+    Example:
+        >>> save_grid(latent_manifold(kerasgen.zoo.load("vae2d.mnist")), "manifold.png", columns=20)
+    """
+    from statistics import NormalDist
+
+    if model.latent_dim != 2:
+        raise UserError(f"A latent manifold needs a 2-d latent space; this model's has {model.latent_dim}.")
+    quantiles = [NormalDist().inv_cdf((index + 0.5) / steps) for index in range(steps)]
+    latents = np.array([(x, y) for y in reversed(quantiles) for x in quantiles], dtype=np.float32)
+    return np.asarray(model.decode(latents))

@@ -28,6 +28,7 @@ import keras
 
 from kerasgen import data, imaging, zoo
 from kerasgen.errors import UserError
+from kerasgen.files import write_atomically
 
 FAMILIES = {
     "autoencoder": (
@@ -85,23 +86,6 @@ class StopOnNonFinite(keras.callbacks.Callback):
                 self.bad_key = key
                 self.model.stop_training = True
                 return
-
-
-def write_atomically(path, payload):
-    """Write bytes or text to `path` through a temporary file in the same folder."""
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload.encode() if isinstance(payload, str) else payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def save_weights_atomically(model, path):

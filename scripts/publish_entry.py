@@ -1,6 +1,7 @@
 """Turn a training run's folder into a zoo entry.
 
-Copies the weights to `saved_models/NAME.weights.h5`, the card to
+Writes the weights, without the optimizer's state, to
+`saved_models/NAME.weights.h5`, the card (new sha256) to
 `zoo/entries/NAME/card.json` (renamed, metrics cleared) and the sample grid
 beside it. Measure the entry afterwards so that its card carries figures:
 
@@ -11,7 +12,6 @@ beside it. Measure the entry afterwards so that its card carries figures:
 import argparse
 import json
 import pathlib
-import shutil
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -21,15 +21,23 @@ def main():
     parser.add_argument("run_dir", type=pathlib.Path)
     parser.add_argument("name", help="family.tag, e.g. vae.mnist")
     args = parser.parse_args()
-    card = json.loads((args.run_dir / "card.json").read_text())
-    weights = f"{args.name}.weights.h5"
-    shutil.copy(args.run_dir / card["weights"]["file"], ROOT / "saved_models" / weights)
+    from kerasgen import imaging, zoo
+    from kerasgen.files import write_atomically
+    from kerasgen.training import preview_images_for
+
+    card = zoo.card(args.run_dir)
+    model = zoo.load(args.run_dir)  # uncompiled, so the file it saves holds no optimizer state
+    weights = ROOT / "saved_models" / f"{args.name}.weights.h5"
+    model.save_weights(weights)
     card.update(name=args.name, metrics={})
-    card["weights"]["file"] = weights
+    card["weights"].update(file=weights.name, sha256=zoo.sha256(weights))
     entry = ROOT / "zoo" / "entries" / args.name
     entry.mkdir(parents=True, exist_ok=True)
-    shutil.copy(args.run_dir / card["sample_grid"], entry / card["sample_grid"])
-    (entry / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    grid = f"zoo/entries/{args.name}/samples.png"
+    card.update(sample_grid="samples.png", sample_grid_command=f"kerasgen sample {args.name} -n 64 -o {grid}")
+    images = None if hasattr(model, "sample") else preview_images_for(card)
+    imaging.save_grid(*imaging.preview(model, 64, 0, images), ROOT / grid)
+    write_atomically(entry / "card.json", json.dumps(card, indent=2) + "\n")
     print(f"Published {args.name}; now run: kerasgen evaluate {args.name} --update-card")
 
 
