@@ -36,7 +36,8 @@ def main():
     grid = f"zoo/entries/{args.name}/samples.png"
     card.update(sample_grid="samples.png", sample_grid_command=f"kerasgen sample {args.name} -n 64 -o {grid}")
     images = None if hasattr(model, "sample") else preview_images_for(card)
-    imaging.save_grid(*imaging.preview(model, 64, 0, images), ROOT / grid)
+    batch, columns = imaging.preview(model, 64, 0, images)
+    imaging.save_grid(batch, ROOT / grid, columns)
     write_atomically(entry / "card.json", json.dumps(card, indent=2) + "\n")
     print(f"Published {args.name}; now run: kerasgen evaluate {args.name} --update-card")
 
