@@ -5,13 +5,15 @@ command line (`cli/`) live at the top of the repository and are mapped into
 it as `kerasgen.zoo` and `kerasgen.cli`.
 """
 
+import pathlib
+
 from setuptools import setup
 
 setup(
     name="kerasgen",
     version="0.1.0",
     description="AutoEncoder, VAE, GAN and CycleGAN for Keras 3, with a zoo of measured pretrained models",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=pathlib.Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
@@ -21,13 +23,13 @@ setup(
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.15.1,<4",
-        "tensorflow-datasets>=4.9.9",
-        "tensorboard>=2.20",
+        "tensorflow-datasets>=4.9.9,<5",
+        "tensorboard>=2.20,<3",
         "click>=8.1,<9",
-        "numpy>=1.26",
-        "pillow>=10",
-        "scikit-learn>=1.4",
+        "numpy>=1.26,<3",
+        "pillow>=10,<14",
+        "scikit-learn>=1.4,<2",
     ],
-    extras_require={"test": ["pytest>=8", "ruff>=0.6"]},
+    extras_require={"test": ["pytest>=8,<10", "ruff>=0.17,<0.18"]},
     entry_points={"console_scripts": ["kerasgen=kerasgen.cli:main"]},
 )

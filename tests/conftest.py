@@ -33,12 +33,15 @@ def image_folder(tmp_path):
     return folder
 
 
-TINY = {"hidden_units": (16,), "filters": (4, 8)}
-
-
-def tiny_config(family, architecture="conv"):
-    config = {"image_shape": (16, 16, 1), "latent_dim": 3, "architecture": architecture, **TINY}
-    return config
+def tiny_config(architecture="conv"):
+    """Hyperparameters of a model small enough for a unit test."""
+    return {
+        "image_shape": (16, 16, 1),
+        "latent_dim": 3,
+        "architecture": architecture,
+        "hidden_units": (16,),
+        "filters": (4, 8),
+    }
 
 
 def assert_close(a, b, tolerance=1e-6):

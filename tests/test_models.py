@@ -17,7 +17,7 @@ IDS = ["ae-dense-bce", "ae-conv-squared-error", "vae-dense", "vae-conv-beta4"]
 
 def make(model_class, architecture, extra):
     keras.utils.set_random_seed(0)
-    model = model_class(**tiny_config(model_class, architecture), **extra)
+    model = model_class(**tiny_config(architecture), **extra)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     return model
 
