@@ -14,6 +14,7 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
+    "GAN": "kerasgen.gan",
     "AutoEncoder": "kerasgen.autoencoder",
     "VAE": "kerasgen.vae",
     "Sampling": "kerasgen.vae",

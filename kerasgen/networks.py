@@ -56,3 +56,52 @@ def build_decoder(image_shape, latent_dim, architecture, hidden_units, filters, 
             layers.append(keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation="relu"))
         layers.append(keras.layers.Conv2D(channels, 3, padding="same"))
     return keras.Sequential(layers, name=name)
+
+
+def build_dcgan_generator(image_shape, latent_dim, filters, num_classes, name="generator"):
+    """DCGAN generator (Radford et al. 2016): latent (and label) -> image in [-1, 1].
+
+    One stride-2 transposed convolution per entry of `filters` after a dense
+    projection to a `side / 2 ** len(filters)` square, batch norm and ReLU between,
+    tanh at the end. Labels (when `num_classes` > 0) are embedded and joined to z.
+    """
+    height, width, channels = image_shape
+    factor = 2 ** len(filters)
+    if height % factor or width % factor:
+        raise ValueError(
+            f"A DCGAN generator with {len(filters)} upsamplings needs image sides divisible by {factor}. "
+            f"Received: image_shape={tuple(image_shape)}"
+        )
+    latents = keras.Input(shape=(latent_dim,), name="latents")
+    inputs, features = [latents], latents
+    if num_classes:
+        labels = keras.Input(shape=(), dtype="int32", name="labels")
+        inputs.append(labels)
+        features = keras.layers.Concatenate()([latents, keras.layers.Embedding(num_classes, latent_dim)(labels)])
+    x = keras.layers.Dense(height // factor * width // factor * filters[0], use_bias=False)(features)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.Reshape((height // factor, width // factor, filters[0]))(x)
+    for f in filters[1:]:
+        x = keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False)(x)
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    images = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(x)
+    return keras.Model(inputs if num_classes else latents, images, name=name)
+
+
+def build_dcgan_discriminator(image_shape, filters, num_classes, name="discriminator"):
+    """DCGAN discriminator: image in [-1, 1] (and label) -> one raw score.
+
+    Stride-2 convolutions with leaky ReLU and no normalization (so that a
+    gradient penalty stays per-example); labels become an extra image channel.
+    """
+    images = keras.Input(shape=image_shape, name="images")
+    inputs, x = [images], images
+    if num_classes:
+        labels = keras.Input(shape=(), dtype="int32", name="labels")
+        inputs.append(labels)
+        plane = keras.layers.Embedding(num_classes, image_shape[0] * image_shape[1])(labels)
+        x = keras.layers.Concatenate()([images, keras.layers.Reshape((*image_shape[:2], 1))(plane)])
+    for f in filters:
+        x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(f, 4, strides=2, padding="same")(x))
+    score = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    return keras.Model(inputs if num_classes else images, score, name=name)

@@ -1,0 +1,246 @@
+"""Generative adversarial networks (Goodfellow et al. 2014) with DCGAN networks."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kerasgen import gan_losses
+from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class GAN(keras.Model):
+    """A generator and a discriminator trained in alternation (Algorithm 1 of Goodfellow et al. 2014).
+
+    Each `train_step` makes `d_steps` discriminator updates, then one generator
+    update. Images enter and leave in [0, 1]; inside, the networks work in
+    [-1, 1] (tanh output). With `num_classes` > 0 both networks see the label
+    (a class-conditional GAN) and `fit` needs `(images, labels)` batches.
+
+    Args:
+        image_shape: `(height, width, channels)` of the images.
+        latent_dim: size of z.
+        num_classes: 0 for an unconditional GAN, else the number of labels.
+        generator_filters: filters of the generator's layers, widest first;
+            one upsampling each, so sides must be divisible by 2 ** len.
+        discriminator_filters: filters of the discriminator's stride-2 convolutions.
+        loss: one of `gan_losses.LOSSES`: `minimax`, `non_saturating` (default),
+            `least_squares`, `hinge`, `wasserstein` (with gradient penalty).
+        d_steps: discriminator updates per generator update (k in the paper).
+        gradient_penalty: weight of WGAN-GP's penalty (used with `wasserstein`).
+        label_smoothing: one-sided smoothing, real targets become 1 - this value.
+        ema_decay: if > 0, keep an exponential moving average of the generator's
+            weights and sample from it.
+        seed: seed of the latent noise.
+
+    Example:
+        >>> gan = GAN(latent_dim=64)
+        >>> gan.compile()  # Adam(2e-4, beta_1=0.5) for both networks
+        >>> images, _ = kerasgen.data.load_images("mnist", "train")
+        >>> gan.fit(kerasgen.data.make_dataset(images, 128), epochs=5)
+        >>> digits = gan.generate(16, seed=0)
+    """
+
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        latent_dim=64,
+        num_classes=0,
+        generator_filters=(128, 64),
+        discriminator_filters=(64, 128),
+        loss="non_saturating",
+        d_steps=1,
+        gradient_penalty=10.0,
+        label_smoothing=0.0,
+        ema_decay=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if loss not in gan_losses.LOSSES:
+            raise ValueError(f"loss must be one of {gan_losses.LOSSES}. Received: loss={loss!r}")
+        if d_steps < 1:
+            raise ValueError(f"d_steps must be at least 1. Received: d_steps={d_steps}")
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}")
+        if not 0 <= ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
+        self.image_shape = tuple(image_shape)
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.generator_filters = tuple(generator_filters)
+        self.discriminator_filters = tuple(discriminator_filters)
+        self.adversarial_loss = loss
+        self.d_steps = d_steps
+        self.gradient_penalty = gradient_penalty
+        self.label_smoothing = label_smoothing
+        self.ema_decay = ema_decay
+        self.seed = seed
+        self.generator = build_dcgan_generator(self.image_shape, latent_dim, self.generator_filters, num_classes)
+        self.discriminator = build_dcgan_discriminator(self.image_shape, self.discriminator_filters, num_classes)
+        self.ema_generator = None
+        if ema_decay:
+            self.ema_generator = build_dcgan_generator(
+                self.image_shape, latent_dim, self.generator_filters, num_classes, name="ema_generator"
+            )
+            self.ema_generator.trainable = False
+            self.ema_generator.set_weights(self.generator.get_weights())
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.real_accuracy_tracker = keras.metrics.Mean(name="d_real_accuracy")
+        self.fake_accuracy_tracker = keras.metrics.Mean(name="d_fake_accuracy")
+        self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.build((None, latent_dim))
+
+    def build(self, input_shape=None):
+        """Marks the model built (its networks are built in `__init__`)."""
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Set both optimizers (default Adam(2e-4, beta_1=0.5), as in DCGAN) and build them.
+
+        Building them now lets `load_weights` restore their state instead of
+        skipping it.
+        """
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def get_compile_config(self):
+        return {
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+        )
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.real_accuracy_tracker,
+            self.fake_accuracy_tracker,
+            self.penalty_tracker,
+        ]
+
+    def _inputs(self, tensors, labels):
+        return [tensors, labels] if self.num_classes else tensors
+
+    def call(self, inputs, training=False):
+        """Images in [0, 1] from latents (and labels, for a conditional GAN)."""
+        network = self.ema_generator or self.generator
+        return (network(inputs, training=training) + 1.0) / 2.0
+
+    def generate(self, count, labels=None, seed=None):
+        """`count` images in [0, 1]; `seed` makes them repeatable, `labels` picks classes.
+
+        Example:
+            >>> digits = cgan.generate(10, labels=list(range(10)), seed=0)
+        """
+        latents = keras.random.normal((count, self.latent_dim), seed=seed)
+        if self.num_classes:
+            labels = ops.arange(count) % self.num_classes if labels is None else ops.convert_to_tensor(labels)
+            if tuple(labels.shape) != (count,):
+                raise ValueError(f"labels must have shape ({count},). Received: shape={tuple(labels.shape)}")
+            return self([latents, ops.cast(labels, "int32")])
+        return self(latents)
+
+    def sample(self, count, seed=None):
+        """Same as `generate(count, seed=seed)`; the name the other families use."""
+        return self.generate(count, seed=seed)
+
+    def interpolate(self, steps=10, seed=None, label=0):
+        """Images along a straight line between two random latents.
+
+        Example:
+            >>> strip = gan.interpolate(steps=10, seed=0)
+        """
+        ends = keras.random.normal((2, self.latent_dim), seed=seed)
+        weights = ops.reshape(ops.linspace(0.0, 1.0, steps), (steps, 1))
+        latents = ends[0] * (1.0 - weights) + ends[1] * weights
+        return self(self._inputs(latents, ops.full((steps,), label, "int32")))
+
+    def _penalty(self, real, fake, labels):
+        mix = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.seed_generator)
+        interpolates = real + mix * (fake - real)
+        with tf.GradientTape() as tape:
+            tape.watch(interpolates)
+            scores = self.discriminator(self._inputs(interpolates, labels), training=True)
+        gradients = tape.gradient(scores, interpolates)
+        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
+        return ops.mean(ops.square(norms - 1.0))
+
+    def _discriminator_step(self, real, labels, batch):
+        latents = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(self._inputs(latents, labels), training=True)
+        with tf.GradientTape() as tape:
+            real_scores = self.discriminator(self._inputs(real, labels), training=True)
+            fake_scores = self.discriminator(self._inputs(fake, labels), training=True)
+            loss = gan_losses.discriminator_loss(
+                self.adversarial_loss, real_scores, fake_scores, 1.0 - self.label_smoothing
+            )
+            penalty = self._penalty(real, fake, labels) if self.adversarial_loss == "wasserstein" else ops.zeros(())
+            total = loss + self.gradient_penalty * penalty
+        gradients = tape.gradient(total, self.discriminator.trainable_weights)
+        self.d_optimizer.apply(gradients, self.discriminator.trainable_weights)
+        real_accuracy = ops.mean(ops.cast(real_scores > 0, "float32"))
+        fake_accuracy = ops.mean(ops.cast(fake_scores < 0, "float32"))
+        return total, real_accuracy, fake_accuracy, penalty
+
+    def _generator_step(self, labels, batch):
+        latents = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._inputs(latents, labels), training=True)
+            scores = self.discriminator(self._inputs(fake, labels), training=True)
+            loss = gan_losses.generator_loss(self.adversarial_loss, scores)
+        gradients = tape.gradient(loss, self.generator.trainable_weights)
+        self.g_optimizer.apply(gradients, self.generator.trainable_weights)
+        return loss
+
+    def _update_moving_average(self):
+        # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=...): early averages
+        # would otherwise be dominated by the random initial weights.
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, current in zip(self.ema_generator.weights, self.generator.weights, strict=True):
+            average.assign(decay * average + (1.0 - decay) * current)
+
+    def train_step(self, data):
+        images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.num_classes and labels is None:
+            raise ValueError("A conditional GAN trains on (images, labels) batches.")
+        real = images * 2.0 - 1.0
+        batch = ops.shape(real)[0]
+        labels = ops.cast(labels, "int32") if self.num_classes else None
+        for _ in range(self.d_steps):
+            d_loss, real_accuracy, fake_accuracy, penalty = self._discriminator_step(real, labels, batch)
+        g_loss = self._generator_step(labels, batch)
+        if self.ema_generator is not None:
+            self._update_moving_average()
+        for tracker, value in zip(self.metrics, (d_loss, g_loss, real_accuracy, fake_accuracy, penalty), strict=True):
+            tracker.update_state(value)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape,
+            latent_dim=self.latent_dim,
+            num_classes=self.num_classes,
+            generator_filters=self.generator_filters,
+            discriminator_filters=self.discriminator_filters,
+            loss=self.adversarial_loss,
+            d_steps=self.d_steps,
+            gradient_penalty=self.gradient_penalty,
+            label_smoothing=self.label_smoothing,
+            ema_decay=self.ema_decay,
+            seed=self.seed,
+        )
+        return config
