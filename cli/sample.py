@@ -12,12 +12,9 @@ import click
 def sample(name_or_dir, count, output, seed, manifold):
     """Write a PNG grid: samples of a generative model, reconstructions of an autoencoder."""
     from kerasgen import imaging, zoo
-    from kerasgen.training import preview_images_for
 
     model = zoo.load(name_or_dir)
     if manifold:
         click.echo(f"Wrote {imaging.save_grid(imaging.latent_manifold(model, count), output, count, scale=1)}")
         return
-    images = None if hasattr(model, "sample") else preview_images_for(zoo.card(name_or_dir), count)
-    batch, columns = imaging.preview(model, count, seed, images)
-    click.echo(f"Wrote {imaging.save_grid(batch, output, columns)}")
+    click.echo(f"Wrote {imaging.save_preview(model, zoo.card(name_or_dir), output, count, seed)}")

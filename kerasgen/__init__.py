@@ -19,7 +19,7 @@ _LAZY = {
     "VAE": "kerasgen.vae",
     "Sampling": "kerasgen.vae",
 }
-_SUBMODULES = ("data", "zoo", "evaluation", "imaging", "training", "networks", "errors")
+_SUBMODULES = ("data", "zoo", "evaluation", "imaging", "training", "networks", "errors", "files", "gan_losses")
 
 
 def load_model(path, **kwargs):

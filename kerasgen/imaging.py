@@ -85,3 +85,22 @@ def latent_manifold(model, steps=20):
     quantiles = [NormalDist().inv_cdf((index + 0.5) / steps) for index in range(steps)]
     latents = np.array([(x, y) for y in reversed(quantiles) for x in quantiles], dtype=np.float32)
     return np.asarray(model.decode(latents))
+
+
+def save_preview(model, card_data, path, count=64, seed=0):
+    """Write `preview` of a loaded zoo entry or model folder to `path`; autoencoders
+    reconstruct held-out images of the card's dataset.
+
+    Example:
+        >>> save_preview(kerasgen.zoo.load("vae.mnist"), kerasgen.zoo.card("vae.mnist"), "grid.png")
+    """
+    from kerasgen import data
+
+    images = None
+    if not hasattr(model, "sample"):
+        source = card_data["data"]["dataset"]
+        split = "heldout" if data.has_heldout_split(source) else "all"
+        images, _ = data.load_images(source, split, card_data["data"]["image_size"])
+        images = data.to_unit_range(data.fixed_subset(images, count))
+    batch, columns = preview(model, count, seed, images)
+    return save_grid(batch, path, columns)

@@ -226,11 +226,3 @@ def train(
     }
     write_atomically(out / zoo.CARD, json.dumps(card, indent=2) + "\n")
     return out
-
-
-def preview_images_for(card_data, count=64):
-    """Held-out real images for autoencoder previews of a card's dataset."""
-    source = card_data["data"]["dataset"]
-    split = "heldout" if data.has_heldout_split(source) else "all"
-    images, _ = data.load_images(source, split, card_data["data"]["image_size"])
-    return data.to_unit_range(data.fixed_subset(images, count))

@@ -23,7 +23,6 @@ def main():
     args = parser.parse_args()
     from kerasgen import imaging, zoo
     from kerasgen.files import write_atomically
-    from kerasgen.training import preview_images_for
 
     card = zoo.card(args.run_dir)
     model = zoo.load(args.run_dir)  # uncompiled, so the file it saves holds no optimizer state
@@ -35,9 +34,7 @@ def main():
     entry.mkdir(parents=True, exist_ok=True)
     grid = f"zoo/entries/{args.name}/samples.png"
     card.update(sample_grid="samples.png", sample_grid_command=f"kerasgen sample {args.name} -n 64 -o {grid}")
-    images = None if hasattr(model, "sample") else preview_images_for(card)
-    batch, columns = imaging.preview(model, 64, 0, images)
-    imaging.save_grid(batch, ROOT / grid, columns)
+    imaging.save_preview(model, card, ROOT / grid)
     write_atomically(entry / "card.json", json.dumps(card, indent=2) + "\n")
     print(f"Published {args.name}; now run: kerasgen evaluate {args.name} --update-card")
 
