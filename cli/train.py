@@ -14,23 +14,49 @@ def parse_widths(ctx, param, value):
     return widths
 
 
+def data_options(epochs, max_shift, learning_rate=1e-3, batch_size=128):
+    """Options of every family: data, schedule, output; the arguments are this family's defaults."""
+    return [
+        click.option(
+            "--data",
+            "data_source",
+            default="mnist",
+            show_default=True,
+            help="mnist (embedded 9,000 training digits), uci, tfds:NAME or an image folder.",
+        ),
+        click.option("--epochs", type=click.IntRange(min=1), default=epochs, show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=batch_size, show_default=True),
+        click.option(
+            "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=learning_rate, show_default=True
+        ),
+        click.option("--image-size", type=click.IntRange(min=4), default=28, show_default=True),
+        click.option(
+            "--max-shift",
+            type=click.IntRange(min=0),
+            default=max_shift,
+            show_default=True,
+            help="Augment by shifting training images up to this many pixels.",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/FAMILY]."),
+        click.option("--overwrite", is_flag=True, help="Replace a model already in --out."),
+    ]
+
+
+def with_options(options):
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def common_options(epochs, latent_dim, max_shift, architecture="conv", hidden_units="512", filters="32,64"):
-    """Options every family shares; the arguments are this family's defaults."""
+    """Options of the autoencoder families; the arguments are this family's defaults."""
 
     def decorate(command):
-        options = [
-            click.option(
-                "--data",
-                "data_source",
-                default="mnist",
-                show_default=True,
-                help="mnist (embedded 9,000 training digits), uci, tfds:NAME or an image folder.",
-            ),
-            click.option("--epochs", type=click.IntRange(min=1), default=epochs, show_default=True),
-            click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True),
-            click.option(
-                "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
-            ),
+        options = data_options(epochs, max_shift) + [
             click.option("--latent-dim", type=click.IntRange(min=1), default=latent_dim, show_default=True),
             click.option(
                 "--architecture", type=click.Choice(["dense", "conv"]), default=architecture, show_default=True
@@ -49,21 +75,8 @@ def common_options(epochs, latent_dim, max_shift, architecture="conv", hidden_un
                 show_default=True,
                 help="Filters of the stride-2 convolutions, comma-separated (conv only).",
             ),
-            click.option("--image-size", type=click.IntRange(min=4), default=28, show_default=True),
-            click.option(
-                "--max-shift",
-                type=click.IntRange(min=0),
-                default=max_shift,
-                show_default=True,
-                help="Augment by shifting training images up to this many pixels.",
-            ),
-            click.option("--seed", type=int, default=0, show_default=True),
-            click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/FAMILY]."),
-            click.option("--overwrite", is_flag=True, help="Replace a model already in --out."),
         ]
-        for option in reversed(options):
-            command = option(command)
-        return command
+        return with_options(options)(command)
 
     return decorate
 
@@ -111,3 +124,51 @@ def autoencoder(out, loss, latent_dim, architecture, **options):
 def vae(out, beta, latent_dim, architecture, **options):
     """Train a variational autoencoder on binarized digits."""
     run("vae", out, latent_dim=latent_dim, architecture=architecture, beta=beta, **options)
+
+
+@train.command()
+@with_options(data_options(epochs=30, max_shift=0, learning_rate=2e-4, batch_size=64))
+@click.option("--latent-dim", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--loss",
+    type=click.Choice(["non_saturating", "minimax", "least_squares", "hinge", "wasserstein"]),
+    default="non_saturating",
+    show_default=True,
+    help="Adversarial loss (wasserstein: WGAN-GP).",
+)
+@click.option(
+    "--d-steps",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Discriminator updates per generator update.",
+)
+@click.option("--conditional", is_flag=True, help="Class-conditional GAN (needs labelled data).")
+@click.option(
+    "--generator-filters",
+    callback=parse_widths,
+    default="128,64",
+    show_default=True,
+    help="Widest first; one upsampling each.",
+)
+@click.option("--discriminator-filters", callback=parse_widths, default="64,128", show_default=True)
+@click.option("--label-smoothing", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0, show_default=True)
+@click.option(
+    "--ema-decay",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.999,
+    show_default=True,
+    help="Moving average of the generator's weights used for sampling (0: off).",
+)
+def gan(out, loss, d_steps, conditional, **options):
+    """Train a DCGAN (add --conditional for a class-conditional one) on the embedded MNIST digits."""
+    run("gan", out, loss=loss, d_steps=d_steps, num_classes=10 if conditional else 0, **options)
+
+
+@train.command()
+@with_options(data_options(epochs=15, max_shift=2))
+@click.option("--filters", callback=parse_widths, default="32,64", show_default=True, help="Filters per conv block.")
+@click.option("--feature-units", type=click.IntRange(min=1), default=128, show_default=True)
+def classifier(out, **options):
+    """Train the digit classifier the zoo measures generated digits with."""
+    run("classifier", out, **options)

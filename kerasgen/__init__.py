@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "GAN": "kerasgen.gan",
+    "Classifier": "kerasgen.classifier",
     "AutoEncoder": "kerasgen.autoencoder",
     "VAE": "kerasgen.vae",
     "Sampling": "kerasgen.vae",

@@ -220,7 +220,12 @@ def to_unit_range(images):
     return np.asarray(images, dtype=np.float32) / 255.0
 
 
-def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False, max_shift=0):
+def _on_images(item, function):
+    """Apply `function` to the images of a dataset element `(images,)` or `(images, labels)`."""
+    return function(item[0]) if len(item) == 1 else (function(item[0]), *item[1:])
+
+
+def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False, max_shift=0, labels=None):
     """The training pipeline: scale to [0, 1], cache, shuffle, batch, augment, prefetch.
 
     Args:
@@ -231,9 +236,10 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False,
         drop_remainder: drop a last, smaller batch (keeps XLA shapes static).
         max_shift: if positive, translate every image by a random offset of
             up to this many pixels each way (augmentation for small datasets).
+        labels: if given, batches are `(images, labels)` pairs.
 
     Returns:
-        A `tf.data.Dataset` of float32 batches in [0, 1].
+        A `tf.data.Dataset` of float32 batches in [0, 1] (with int32 labels).
 
     Example:
         >>> images, _ = load_images("mnist", "train")
@@ -243,8 +249,11 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False,
 
     if batch_size < 1:
         raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
-    dataset = tf.data.Dataset.from_tensor_slices(images)
-    dataset = dataset.map(lambda image: tf.cast(image, tf.float32) / 255.0, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, np.asarray(labels, np.int32)))
+    dataset = dataset.map(
+        lambda *item: _on_images(item, lambda image: tf.cast(image, tf.float32) / 255.0),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -256,5 +265,8 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False,
         translate = keras.layers.RandomTranslation(
             max_shift / height, max_shift / width, fill_mode="constant", interpolation="nearest", seed=seed
         )
-        dataset = dataset.map(lambda batch: translate(batch, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda *item: _on_images(item, lambda batch: translate(batch, training=True)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -6,6 +6,14 @@
 * VAE: held-out negative ELBO and the importance-weighted estimate of the
   negative log-likelihood (Burda et al. 2016), in nats, on held-out digits
   binarized once with a fixed seed.
+* Classifier: held-out accuracy.
+* GAN: in the penultimate features of the zoo's digit classifier
+  (`classifier.mnist`), the Frechet distance (Heusel et al. 2017) between
+  10,000 samples and the held-out digits ("MNIST FID"), beside its floor,
+  the same distance between 1,000 training digits and the held-out ones;
+  the classifier's mean confidence on samples and the share of each class;
+  for conditional GANs the share classified as the requested label; and the
+  Parzen-window log-likelihood of held-out digits (Goodfellow et al. 2014).
 
 Example:
     >>> from kerasgen import evaluation, zoo
@@ -22,18 +30,22 @@ from kerasgen.errors import UserError
 
 BINARIZATION_SEED = 0
 CARD_MIN_SAMPLES = 500
+MEASURING_CLASSIFIER = "classifier.mnist"
+GENERATED_IMAGES = 10_000
+FLOOR_IMAGES = 1_000
+PARZEN_SIGMAS = tuple(np.logspace(-1, 0, 10))
 
 
-def load_split(card_data, split):
-    """A split of the dataset a card was trained on, as float images in [0, 1]."""
+def load_split(card_data, split, with_labels=False):
+    """A split of the dataset a card was trained on, as float images in [0, 1] (and labels)."""
     source = card_data["data"]["dataset"]
     if not data.has_heldout_split(source):
         raise UserError(
             "evaluate needs a dataset with a held-out split (mnist, uci, tfds:NAME); "
             f"this model was trained on {source!r}."
         )
-    images, _ = data.load_images(source, split, card_data["data"]["image_size"])
-    return data.to_unit_range(images)
+    images, labels = data.load_images(source, split, card_data["data"]["image_size"])
+    return (data.to_unit_range(images), labels) if with_labels else data.to_unit_range(images)
 
 
 def autoencoder_figures(model, train, heldout, batch_size=500):
@@ -111,6 +123,120 @@ def vae_figures(model, heldout, samples=500, batch_size=20, seed=0):
     }
 
 
+def classifier_figures(model, heldout, labels):
+    """Held-out accuracy of a classifier.
+
+    Example:
+        >>> classifier_figures(kerasgen.zoo.load("classifier.mnist"), images, labels)["accuracy"]
+    """
+    predicted = np.argmax(model.predict(heldout, batch_size=500, verbose=0), axis=-1)
+    return {
+        "accuracy": round(float(np.mean(predicted == labels)), 4),
+        "errors": int(np.sum(predicted != labels)),
+        "heldout_images": len(heldout),
+    }
+
+
+def frechet_distance(features_a, features_b):
+    """Frechet distance between Gaussians fitted to two sets of feature vectors (rows).
+
+    Uses tr(sqrt(A B)) = sum of the square roots of the eigenvalues of
+    sqrt(A) B sqrt(A), which is symmetric, so only `eigh` is needed.
+
+    Example:
+        >>> frechet_distance(features, features)  # ~0
+    """
+    features_a, features_b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    covariance_a, covariance_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    values, vectors = np.linalg.eigh(covariance_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    cross = np.linalg.eigvalsh(root_a @ covariance_b @ root_a)
+    mean_term = np.sum(np.square(features_a.mean(axis=0) - features_b.mean(axis=0)))
+    trace_term = np.trace(covariance_a) + np.trace(covariance_b) - 2 * np.sum(np.sqrt(np.clip(cross, 0, None)))
+    return float(mean_term + trace_term)
+
+
+def parzen_log_likelihoods(samples, targets, sigmas, batch_size=250):
+    """Log-density of each target under a Gaussian Parzen window on `samples`, for each sigma.
+
+    Returns:
+        Array (len(sigmas), len(targets)) in nats, pixels in [0, 1].
+    """
+    samples = np.asarray(samples, np.float64).reshape(len(samples), -1)
+    targets = np.asarray(targets, np.float64).reshape(len(targets), -1)
+    dimensions = samples.shape[1]
+    sample_norms = np.sum(np.square(samples), axis=1)
+    results = np.empty((len(sigmas), len(targets)))
+    for start in range(0, len(targets), batch_size):
+        batch = targets[start : start + batch_size]
+        distances = np.sum(np.square(batch), axis=1)[:, None] + sample_norms[None] - 2 * batch @ samples.T
+        for row, sigma in enumerate(sigmas):
+            exponents = -np.maximum(distances, 0) / (2 * sigma**2)
+            peak = exponents.max(axis=1, keepdims=True)
+            log_mean = peak[:, 0] + np.log(np.mean(np.exp(exponents - peak), axis=1))
+            results[row, start : start + len(batch)] = log_mean - 0.5 * dimensions * np.log(2 * np.pi * sigma**2)
+    return results
+
+
+def generate_batches(model, count, seed=0, batch_size=500):
+    """`count` samples (labels cycling through the classes for a conditional GAN) as numpy, and their labels."""
+    labels = np.arange(count) % model.num_classes if model.num_classes else None
+    images = [
+        np.asarray(
+            model.generate(
+                min(batch_size, count - start),
+                labels=None if labels is None else labels[start : start + batch_size],
+                seed=seed + start,
+            )
+        )
+        for start in range(0, count, batch_size)
+    ]
+    return np.concatenate(images), labels
+
+
+def gan_figures(model, classifier, train, heldout, count=GENERATED_IMAGES, seed=0):
+    """Sample quality of a GAN measured with a digit classifier, and Parzen log-likelihood.
+
+    Example:
+        >>> gan_figures(gan, kerasgen.zoo.load("classifier.mnist"), train, heldout)["fid"]
+    """
+    generated, requested = generate_batches(model, count, seed)
+    if generated.shape[1:] != classifier.image_shape:
+        raise UserError(
+            f"The classifier measures {classifier.image_shape} images; this GAN makes {generated.shape[1:]}."
+        )
+    probabilities = classifier.predict(generated, batch_size=500, verbose=0)
+    predicted = np.argmax(probabilities, axis=-1)
+    heldout_features = classifier.features(heldout)
+    fid = frechet_distance(classifier.features(generated), heldout_features)
+    floor = frechet_distance(classifier.features(data.fixed_subset(train, FLOOR_IMAGES)), heldout_features)
+    shares = np.bincount(predicted, minlength=classifier.num_classes) / count
+    validation = data.fixed_subset(train, FLOOR_IMAGES, seed=1)
+    sigma_index = int(np.argmax(parzen_log_likelihoods(generated, validation, PARZEN_SIGMAS).mean(axis=1)))
+    sigma = PARZEN_SIGMAS[sigma_index]
+    heldout_log_likelihoods = parzen_log_likelihoods(generated, heldout, [sigma])[0]
+    figures = {
+        "fid": round(fid, 3),
+        "fid_floor": round(floor, 3),
+        "fid_to_floor_ratio": round(fid / floor, 2),
+        "mean_confidence": round(float(np.mean(np.max(probabilities, axis=-1))), 4),
+        "class_shares": [round(float(share), 4) for share in shares],
+        "min_class_share": round(float(shares.min()), 4),
+        "max_class_share": round(float(shares.max()), 4),
+        "parzen_log_likelihood": round(float(np.mean(heldout_log_likelihoods)), 1),
+        "parzen_standard_error": round(float(np.std(heldout_log_likelihoods) / np.sqrt(len(heldout))), 1),
+        "parzen_sigma": round(float(sigma), 4),
+        "generated_images": count,
+        "heldout_images": len(heldout),
+        "definition": f"features: penultimate layer of {MEASURING_CLASSIFIER}; FID floor: {FLOOR_IMAGES} training "
+        f"digits vs the held-out digits; Parzen sigma chosen among {len(PARZEN_SIGMAS)} values in [0.1, 1] "
+        f"(log-spaced) on {FLOOR_IMAGES} training digits, as in Goodfellow et al. 2014",
+    }
+    if model.num_classes:
+        figures["conditional_accuracy"] = round(float(np.mean(predicted == requested)), 4)
+    return figures
+
+
 def evaluate(name_or_dir, samples=500):
     """The figures for an entry or model folder, by model family.
 
@@ -124,4 +250,8 @@ def evaluate(name_or_dir, samples=500):
         return autoencoder_figures(model, load_split(card_data, "train"), heldout)
     if card_data["class"] == "VAE":
         return vae_figures(model, heldout, samples=samples)
+    if card_data["class"] == "Classifier":
+        return classifier_figures(model, *load_split(card_data, "heldout", with_labels=True))
+    if card_data["class"] == "GAN":
+        return gan_figures(model, zoo.load(MEASURING_CLASSIFIER), load_split(card_data, "train"), heldout)
     raise UserError(f"No evaluation defined for {card_data['class']}.")

@@ -55,14 +55,18 @@ def save_grid(images, path, columns=None, scale=2):
 def preview(model, count=64, seed=0, images=None):
     """What a person wants to see of a model, as one batch for `save_grid`.
 
-    Generative models (with `sample`) show `count` samples from a fixed seed.
-    An autoencoder shows pairs of rows: originals, then their reconstructions.
+    Generative models (with `sample`) show `count` samples from a fixed seed,
+    a conditional one a column per class. An autoencoder shows pairs of rows:
+    originals, then their reconstructions. A classifier shows a row per
+    predicted class.
 
     Returns:
         `(images, columns)`.
     """
     if hasattr(model, "sample"):
-        return np.asarray(model.sample(count, seed=seed)), None
+        return np.asarray(model.sample(count, seed=seed)), getattr(model, "num_classes", 0) or None
+    if hasattr(model, "features"):
+        return by_predicted_class(model, images)
     columns = max(1, math.ceil(math.sqrt(count)))
     originals = np.asarray(images[: columns * max(1, count // (2 * columns))], dtype=np.float32)
     reconstructions = np.asarray(model.reconstruct(originals))
@@ -70,6 +74,20 @@ def preview(model, count=64, seed=0, images=None):
     for start in range(0, len(originals), columns):
         rows += [originals[start : start + columns], reconstructions[start : start + columns]]
     return np.concatenate(rows), columns
+
+
+def by_predicted_class(model, images, columns=8):
+    """A grid with one row per class holding up to `columns` images the classifier assigns to it.
+
+    Returns:
+        `(images, columns)`; empty cells are black.
+    """
+    predicted = np.argmax(model.predict(images, verbose=0), axis=-1)
+    cells = np.zeros((model.num_classes * columns, *images.shape[1:]), np.float32)
+    for label in range(model.num_classes):
+        chosen = images[predicted == label][:columns]
+        cells[label * columns : label * columns + len(chosen)] = chosen
+    return cells, columns
 
 
 def latent_manifold(model, steps=20):
@@ -97,6 +115,8 @@ def save_preview(model, card_data, path, count=64, seed=0):
     from kerasgen import data
 
     images = None
+    if hasattr(model, "features"):
+        count = 32 * model.num_classes  # enough held-out images to fill every row
     if not hasattr(model, "sample"):
         source = card_data["data"]["dataset"]
         split = "heldout" if data.has_heldout_split(source) else "all"

@@ -36,6 +36,12 @@ FAMILIES = {
         "Hinton and Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks",
     ),
     "vae": ("VAE", "Kingma and Welling 2014, Auto-Encoding Variational Bayes"),
+    "gan": (
+        "GAN",
+        "Goodfellow et al. 2014, Generative Adversarial Nets; Radford et al. 2016, DCGAN; "
+        "Mirza and Osindero 2014, Conditional GANs",
+    ),
+    "classifier": ("Classifier", "LeCun et al. 1998, Gradient-Based Learning Applied to Document Recognition"),
 }
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
@@ -49,43 +55,68 @@ class SampleGrid(keras.callbacks.Callback):
 
     Args:
         folder: where the PNGs go.
-        images: real images for autoencoder previews (ignored by samplers).
+        images: real images for autoencoder and classifier previews (ignored by samplers).
         count: images per grid.
         seed: fixed seed, so that grids of successive epochs are comparable.
+        log_dir: if given, the grid also goes to TensorBoard's Images tab.
 
     Example:
         >>> model.fit(dataset, callbacks=[SampleGrid("runs/vae/samples")])
     """
 
-    def __init__(self, folder, images=None, count=64, seed=0):
+    def __init__(self, folder, images=None, count=64, seed=0, log_dir=None):
         super().__init__()
         self.folder = pathlib.Path(folder)
         self.images = images
         self.count = count
         self.seed = seed
+        self.log_dir = log_dir
 
     def on_epoch_end(self, epoch, logs=None):
         batch, columns = imaging.preview(self.model, self.count, self.seed, self.images)
         imaging.save_grid(batch, self.folder / f"epoch_{epoch + 1:03d}.png", columns)
+        if self.log_dir:
+            import tensorflow as tf
+
+            with tf.summary.create_file_writer(str(self.log_dir)).as_default():
+                tf.summary.image("samples", imaging.grid(batch, columns)[None, ..., None], step=epoch + 1)
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
-    """Stops training when any logged value (not only `loss`) is NaN or infinite.
+    """Stops training when any logged value (not only `loss`) is NaN or infinite,
+    and puts back the weights of the last epoch that ended with finite values.
+
+    Attributes:
+        bad_key: the first non-finite log entry, or None.
+        good_epochs: epochs completed before the divergence (their weights are kept).
 
     Example:
-        >>> model.fit(dataset, callbacks=[StopOnNonFinite()])
+        >>> guard = StopOnNonFinite()
+        >>> model.fit(dataset, epochs=10, callbacks=[guard])
+        >>> if guard.bad_key: print(f"diverged; kept the weights of epoch {guard.good_epochs}")
     """
 
     def __init__(self):
         super().__init__()
         self.bad_key = None
+        self.good_epochs = 0
+        self.good_weights = None
+
+    def on_train_begin(self, logs=None):
+        self.good_weights = self.model.get_weights()
 
     def on_train_batch_end(self, batch, logs=None):
         for key, value in (logs or {}).items():
             if not math.isfinite(float(value)):
                 self.bad_key = key
                 self.model.stop_training = True
+                self.model.set_weights(self.good_weights)
                 return
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bad_key is None:
+            self.good_weights = self.model.get_weights()
+            self.good_epochs = epoch + 1
 
 
 def save_weights_atomically(model, path):
@@ -140,7 +171,7 @@ def train(
     """Train one model and write its folder; returns the folder's path.
 
     Args:
-        family: `"autoencoder"` or `"vae"`.
+        family: a key of `FAMILIES`: `"autoencoder"`, `"vae"`, `"gan"`, `"classifier"`.
         out: output folder (created; refused if it already holds a model,
             unless `overwrite`).
         data_source: `mnist`, `uci`, `tfds:NAME` or an image folder.
@@ -171,28 +202,36 @@ def train(
         )
     except (ValueError, TypeError) as error:
         raise UserError(str(error).splitlines()[0]) from None
-    images, _ = data.load_images(data_source, "train", image_size)
+    images, labels = data.load_images(data_source, "train", image_size)
+    uses_labels = class_name == "Classifier" or bool(model_options.get("num_classes"))
+    if uses_labels and labels.min() < 0:
+        raise UserError(
+            f"Training a {class_name} needs labelled data (mnist, uci, tfds:NAME); {data_source!r} has none."
+        )
     if not data.has_heldout_split(data_source):
         data_source = str(pathlib.Path(data_source).resolve())
     out = prepare_output(out, overwrite)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    compile_for_training(model, class_name, learning_rate)
     preview_images = data.to_unit_range(data.fixed_subset(images, 64))
     stop_on_non_finite = StopOnNonFinite()
     callbacks = [
-        SampleGrid(out / "samples", preview_images, seed=seed),
+        SampleGrid(out / "samples", preview_images, seed=seed, log_dir=out / "logs" / "samples"),
         keras.callbacks.TensorBoard(str(out / "logs")),
         stop_on_non_finite,
     ]
-    history = model.fit(
-        data.make_dataset(images, batch_size, seed=seed, max_shift=max_shift),
-        epochs=epochs,
-        callbacks=callbacks,
-        verbose=verbose,
+    dataset = data.make_dataset(
+        images,
+        batch_size,
+        seed=seed,
+        max_shift=max_shift,
+        labels=labels if uses_labels else None,
+        drop_remainder=class_name == "GAN" and len(images) >= batch_size,
     )
-    if stop_on_non_finite.bad_key:
+    history = model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    if stop_on_non_finite.bad_key and not stop_on_non_finite.good_epochs:
         raise UserError(
-            f"Training diverged: {stop_on_non_finite.bad_key} became non-finite; no model was saved. "
-            "Try a lower --learning-rate."
+            f"Training diverged in the first epoch: {stop_on_non_finite.bad_key} became non-finite; "
+            "no model was saved. Try a lower --learning-rate."
         )
     (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
@@ -216,7 +255,11 @@ def train(
             "batch_size": batch_size,
             "optimizer": f"Adam(learning_rate={learning_rate})",
             "seed": seed,
-            "final_logs": {key: round(float(values[-1]), 4) for key, values in history.history.items()},
+            "final_logs": {
+                key: round(float(values[stop_on_non_finite.good_epochs - 1]), 4)
+                for key, values in history.history.items()
+            },
+            "completed_epochs": stop_on_non_finite.good_epochs,
         },
         "metrics": {},
         "weights": {"file": "model.weights.h5", "sha256": zoo.sha256(out / "model.weights.h5"), "url": None},
@@ -225,4 +268,24 @@ def train(
         "license": "Apache-2.0 (weights); data as stated",
     }
     write_atomically(out / zoo.CARD, json.dumps(card, indent=2) + "\n")
+    if stop_on_non_finite.bad_key:
+        raise UserError(
+            f"Training diverged in epoch {stop_on_non_finite.good_epochs + 1}: {stop_on_non_finite.bad_key} became "
+            f"non-finite. {out} holds the weights of epoch {stop_on_non_finite.good_epochs}, the last good one."
+        )
     return out
+
+
+def compile_for_training(model, class_name, learning_rate):
+    """Adam at `learning_rate` for every network (with DCGAN's beta_1=0.5 for GANs)."""
+    if class_name == "GAN":
+        model.compile(
+            d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+            g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+        )
+    elif class_name == "Classifier":
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))

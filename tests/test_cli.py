@@ -122,10 +122,14 @@ def test_zoo_list_and_info():
         (["train", "vae", "--batch-size", "0"], "--batch-size"),
         (["train", "vae", "--filters", "4,x"], "--filters"),
         (["train", "vae", "--image-size", "30"], "divisible by 4"),
-        (["train", "gan"], "No such command"),
+        (["train", "gann"], "No such command"),
+        (["train", "gan", "--loss", "bogus"], "--loss"),
+        (["train", "gan", "--conditional", "--data", "FOLDER"], "needs labelled data"),
+        (["sample", "vae.mnist", "--labels", "3"], "for GANs"),
     ],
 )
-def test_user_mistakes_print_one_line_and_exit_2(args, message, tmp_path):
+def test_user_mistakes_print_one_line_and_exit_2(args, message, tmp_path, image_folder):
+    args = [str(image_folder) if arg == "FOLDER" else arg for arg in args]
     result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "out")] if args[0] == "train" else args)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
@@ -145,3 +149,48 @@ def test_output_path_that_is_a_file(tmp_path):
     result = CliRunner().invoke(cli, ["train", "autoencoder", "--out", str(target), *TINY])
     assert result.exit_code == 2 and "is a file" in result.output
     assert target.read_text() == "keep me"
+
+
+TINY_GAN = ["--image-size", "16", "--generator-filters", "8,4", "--discriminator-filters", "4,8", "--latent-dim", "4"]
+
+
+@pytest.fixture(scope="module")
+def cgan_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "cgan"
+    result = invoke("train", "gan", "--conditional", "--epochs", "1", "--batch-size", "512", "--out", out, *TINY_GAN)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_gan_writes_grids_logs_and_a_loadable_model(cgan_folder):
+    from kerasgen import zoo
+
+    card = json.loads((cgan_folder / "card.json").read_text())
+    assert card["class"] == "GAN" and card["config"]["num_classes"] == 10
+    assert (
+        card["training"]["command"].startswith("kerasgen train gan ")
+        and " --conditional" in card["training"]["command"]
+    )
+    assert (cgan_folder / "samples" / "epoch_001.png").is_file() and (cgan_folder / "samples.png").is_file()
+    assert list((cgan_folder / "logs" / "samples").glob("events.out.tfevents.*"))
+    assert zoo.load(cgan_folder).generate(3, labels=[1, 2, 3], seed=0).shape == (3, 16, 16, 1)
+
+
+@pytest.mark.parametrize("options, shape", [(["--labels", "0,1"], (3, 5)), (["--interpolate", "6"], (2, 6))])
+def test_sample_labels_and_interpolation(cgan_folder, tmp_path, options, shape):
+    from PIL import Image
+
+    count = 6 if options[0] == "--labels" else 2
+    result = invoke("sample", cgan_folder, "-n", count, "-o", tmp_path / "grid.png", *options)
+    assert result.exit_code == 0, result.output
+    rows, columns = shape if options[0] == "--interpolate" else (3, 2)
+    assert Image.open(tmp_path / "grid.png").size == (2 * (columns * 17 + 1), 2 * (rows * 17 + 1))
+
+
+def test_train_classifier_reports_accuracy(tmp_path):
+    out = tmp_path / "classifier"
+    options = ["--image-size", "16", "--filters", "4", "--feature-units", "8", "--epochs", "1", "--batch-size", "512"]
+    assert invoke("train", "classifier", "--data", "uci", "--out", out, *options).exit_code == 0
+    result = invoke("evaluate", out)
+    assert result.exit_code == 0, result.output
+    assert 0 <= json.loads(result.output)["accuracy"] <= 1

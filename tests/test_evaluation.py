@@ -52,3 +52,45 @@ def test_autoencoder_figures_compare_with_pca(batch16):
     assert figures["squared_error"] == pytest.approx(expected, abs=1e-3)
     assert 0 <= figures["pca_squared_error"] < figures["squared_error"]
     assert figures["heldout_images"] == 8
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise():
+    features = np.random.default_rng(0).normal(size=(2000, 16)) @ np.random.default_rng(1).normal(size=(16, 16))
+    assert abs(evaluation.frechet_distance(features, features)) < 1e-6
+    noise = np.random.default_rng(2).normal(size=features.shape)
+    distances = [evaluation.frechet_distance(features, features + scale * noise) for scale in (0.1, 0.5, 1.0, 2.0)]
+    assert distances[0] > 1e-3 and all(a < b for a, b in zip(distances, distances[1:], strict=False))
+
+
+def test_frechet_distance_matches_closed_form_for_diagonal_gaussians():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.0, 1.0, size=(200_000, 2))
+    b = rng.normal(1.0, 2.0, size=(200_000, 2))
+    # |mu_a - mu_b|^2 + sum (s_a - s_b)^2 = 2 * 1 + 2 * 1
+    assert abs(evaluation.frechet_distance(a, b) - 4.0) < 0.05
+
+
+def test_parzen_window_matches_a_direct_gaussian_mixture():
+    rng = np.random.default_rng(0)
+    samples, targets = rng.random((50, 5)), rng.random((7, 5))
+    sigma = 0.3
+    log_kernels = -np.sum((targets[:, None] - samples[None]) ** 2, axis=-1) / (2 * sigma**2)
+    expected = logsumexp(log_kernels, axis=1) - np.log(50) - 2.5 * np.log(2 * np.pi * sigma**2)
+    actual = evaluation.parzen_log_likelihoods(samples, targets, [sigma], batch_size=3)[0]
+    np.testing.assert_allclose(actual, expected, rtol=1e-9)
+
+
+def test_gan_figures_with_a_tiny_gan_and_classifier(batch16):
+    from kerasgen.classifier import Classifier
+    from kerasgen.gan import GAN
+
+    keras.utils.set_random_seed(0)
+    gan = GAN(
+        image_shape=(16, 16, 1), latent_dim=4, num_classes=10, generator_filters=(8, 4), discriminator_filters=(4,)
+    )
+    classifier = Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
+    figures = evaluation.gan_figures(gan, classifier, np.concatenate([batch16] * 4), batch16, count=40)
+    assert len(figures["class_shares"]) == 10 and abs(sum(figures["class_shares"]) - 1) < 1e-3
+    assert 0.1 <= figures["mean_confidence"] <= 1 and 0 <= figures["conditional_accuracy"] <= 1
+    assert figures["fid"] > 0 and figures["fid_floor"] >= 0 and np.isfinite(figures["parzen_log_likelihood"])
+    assert figures["parzen_sigma"] in [round(float(sigma), 4) for sigma in evaluation.PARZEN_SIGMAS]

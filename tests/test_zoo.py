@@ -6,6 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import assert_close
 
 from kerasgen import zoo
 from kerasgen.errors import UserError
@@ -35,7 +36,7 @@ def trained_folder(tmp_path_factory):
 
 
 def test_registry_has_the_promised_entries():
-    assert {"autoencoder.mnist", "vae.mnist"} <= set(ENTRY_NAMES)
+    assert {"autoencoder.mnist", "vae.mnist", "classifier.mnist", "dcgan.mnist", "cgan.mnist"} <= set(ENTRY_NAMES)
     assert all(name.count(".") == 1 for name in ENTRY_NAMES)
 
 
@@ -50,8 +51,19 @@ def test_every_entry_loads_verified_and_gives_finite_output(name):
     assert zoo.sha256(zoo.weights_path(name)) == card["weights"]["sha256"]
     model = zoo.load(name)
     images = np.random.default_rng(0).random((2, *card["config"]["image_shape"]), dtype=np.float32)
-    output = np.asarray(model.reconstruct(images))
-    assert output.shape == images.shape and np.isfinite(output).all()
+    if card["class"] == "Classifier":
+        probabilities = np.asarray(model.predict(images, verbose=0))
+        assert_close(probabilities.sum(axis=1), np.ones(2), tolerance=1e-5)
+    elif card["class"] == "GAN":
+        output = np.asarray(model.generate(2, seed=0))
+        assert output.shape == images.shape and 0 <= output.min() and output.max() <= 1
+    elif card["class"] == "CycleGAN":
+        for direction in ("a2b", "b2a"):
+            output = np.asarray(model.translate(images, direction=direction))
+            assert output.shape == images.shape and np.isfinite(output).all()
+    else:
+        output = np.asarray(model.reconstruct(images))
+        assert output.shape == images.shape and np.isfinite(output).all()
 
 
 def test_trained_folder_loads_like_an_entry(trained_folder):

@@ -30,7 +30,13 @@ from kerasgen.errors import UserError
 
 ENTRIES = pathlib.Path(__file__).resolve().parent / "entries"
 CHECKOUT_WEIGHTS = pathlib.Path(__file__).resolve().parent.parent / "saved_models"
-MODEL_CLASSES = {"AutoEncoder": "kerasgen.autoencoder", "VAE": "kerasgen.vae", "GAN": "kerasgen.gan"}
+MODEL_CLASSES = {
+    "AutoEncoder": "kerasgen.autoencoder",
+    "VAE": "kerasgen.vae",
+    "GAN": "kerasgen.gan",
+    "CycleGAN": "kerasgen.cyclegan",
+    "Classifier": "kerasgen.classifier",
+}
 CARD = "card.json"
 REQUIRED_KEYS = ("class", "config", "data", "weights")
 
