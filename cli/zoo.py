@@ -7,6 +7,9 @@ import click
 HEADLINE = {
     "AutoEncoder": ("squared_error", "held-out squared error / image"),
     "VAE": ("iwae_nll", "held-out NLL (nats)"),
+    "Classifier": ("accuracy", "held-out accuracy"),
+    "GAN": ("fid", "MNIST FID"),
+    "CycleGAN": ("a2b_label_kept", "UCI->MNIST labels kept"),
 }
 
 

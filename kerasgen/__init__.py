@@ -19,6 +19,10 @@ _LAZY = {
     "AutoEncoder": "kerasgen.autoencoder",
     "VAE": "kerasgen.vae",
     "Sampling": "kerasgen.vae",
+    "CycleGAN": "kerasgen.cyclegan",
+    "ImagePool": "kerasgen.cyclegan",
+    "ConstantThenLinearDecay": "kerasgen.cyclegan",
+    "ReflectionPadding2D": "kerasgen.networks",
 }
 _SUBMODULES = ("data", "zoo", "evaluation", "imaging", "training", "networks", "errors", "files", "gan_losses")
 

@@ -15,6 +15,14 @@ Sources, all resolved by `load_images(name, split)`:
   dataset to be downloaded or prepared already.
 * a folder path: every png/jpg/jpeg/bmp/gif below it, in sorted order.
 
+Unpaired sources for CycleGAN, resolved by `load_unpaired(source, split)`:
+
+* `digits` (default): domain A is the UCI digits, domain B the MNIST-10k
+  digits, both 32x32 grey by default; `test` is their `heldout` splits.
+* `tfds:cycle_gan/NAME` (e.g. `tfds:cycle_gan/horse2zebra`): splits `trainA`,
+  `trainB`, `testA`, `testB` of a prepared tensorflow-datasets dataset.
+* a folder with `trainA/ trainB/ testA/ testB/` subfolders of images.
+
 Heavy imports (TensorFlow, scikit-learn, tfds) happen inside functions so that
 importing this module stays cheap.
 """
@@ -32,6 +40,8 @@ SPLITS = ("train", "heldout", "all")
 SPLIT_SEED = 20061  # fixed forever: changing it would leak held-out digits into training
 MNIST_HELDOUT = 1000
 UCI_HELDOUT = 300
+UNPAIRED_SPLITS = ("train", "test", "heldout")
+UNPAIRED_FOLDERS = ("trainA", "trainB", "testA", "testB")
 
 
 def _split(count, heldout_count, split):
@@ -148,10 +158,14 @@ def load_tfds(name, split, size, channels=1):
     Example:
         >>> images, labels = load_tfds("mnist", "heldout", size=28)
     """
+    tfds_split = {"train": "train", "heldout": "test", "all": "train+test"}[split]
+    return _load_tfds_split(name, tfds_split, size, channels)
+
+
+def _load_tfds_split(name, tfds_split, size, channels):
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    tfds_split = {"train": "train", "heldout": "test", "all": "train+test"}[split]
     try:
         dataset = tfds.load(name, split=tfds_split, as_supervised=False)
     except Exception as error:  # tfds raises many types: missing dataset, no network, ...
@@ -199,6 +213,135 @@ def load_images(name="mnist", split="train", size=28, channels=1):
     if channels == 3:
         images = np.repeat(images, 3, axis=-1)
     return images, labels
+
+
+def load_unpaired(source="digits", split="train", size=32, channels=1, with_labels=False):
+    """Two unpaired image domains, A and B, for CycleGAN.
+
+    Args:
+        source: `digits` (A: UCI digits, B: MNIST-10k), `tfds:cycle_gan/NAME`,
+            or a folder with `trainA/ trainB/ testA/ testB/` subfolders.
+        split: `train` or `test` (`heldout` is the same as `test`). For
+            `digits`, `test` is the held-out digits, never trained on.
+        size: image side in pixels (images are resized without cropping).
+        channels: 1 (grey) or 3 (RGB); images in other modes are converted.
+        with_labels: also return the class labels (the digits' classes; -1
+            for sources without classes).
+
+    Returns:
+        `(images_a, images_b)`, uint8 arrays of shape (N, size, size, channels),
+        with their own N each; with `with_labels`,
+        `((images_a, labels_a), (images_b, labels_b))`.
+
+    Example:
+        >>> uci, mnist = load_unpaired("digits", "train")
+        >>> uci.shape, mnist.shape
+        ((1497, 32, 32, 1), (9000, 32, 32, 1))
+        >>> horses, zebras = load_unpaired("datasets/horse2zebra", "train", size=256, channels=3)
+    """
+    if split not in UNPAIRED_SPLITS:
+        raise UserError(f"Unknown split {split!r}; choose one of {', '.join(UNPAIRED_SPLITS)}.")
+    if channels not in (1, 3):
+        raise UserError(f"channels must be 1 or 3. Received: channels={channels}")
+    part = "train" if split == "train" else "test"
+    if source == "digits":
+        images_a, labels_a = load_uci_digits("train" if part == "train" else "heldout", size)
+        images_b, labels_b = load_mnist("train" if part == "train" else "heldout")
+        if images_b.shape[1] != size:
+            images_b = _resize(images_b, size)
+        if channels == 3:
+            images_a, images_b = np.repeat(images_a, 3, axis=-1), np.repeat(images_b, 3, axis=-1)
+    elif source.startswith("tfds:"):
+        name = source.removeprefix("tfds:")
+        images_a = _load_tfds_split(name, f"{part}A", size, channels)[0]
+        images_b = _load_tfds_split(name, f"{part}B", size, channels)[0]
+        labels_a, labels_b = np.full(len(images_a), -1), np.full(len(images_b), -1)
+    else:
+        root = pathlib.Path(source)
+        if not root.is_dir():
+            raise UserError(f"Data path {source!r} is not a folder with trainA/ trainB/ testA/ testB/ subfolders.")
+        missing = [f"{part}{domain}/" for domain in "AB" if not (root / f"{part}{domain}").is_dir()]
+        if missing:
+            raise UserError(
+                f"Data folder {source!r} has no {' and no '.join(missing)}; "
+                f"an unpaired dataset needs {', '.join(f'{name}/' for name in UNPAIRED_FOLDERS)}."
+            )
+        images_a = load_image_folder(root / f"{part}A", size, channels)
+        images_b = load_image_folder(root / f"{part}B", size, channels)
+        labels_a, labels_b = np.full(len(images_a), -1), np.full(len(images_b), -1)
+    if with_labels:
+        return (images_a, labels_a), (images_b, labels_b)
+    return images_a, images_b
+
+
+def make_unpaired_dataset(images_a, images_b, batch_size, steps_per_epoch=None, seed=0, augment=False, crop_size=None):
+    """The CycleGAN training pipeline: two domains, shuffled and repeated independently, batched in pairs.
+
+    Domains of different sizes are fine: each is reshuffled every time it is
+    used up, so an epoch is a fixed number of steps, not a pass over a domain.
+    The dataset is finite (one epoch), so Keras shows a progress bar of known
+    length; every new iteration (epoch) reshuffles both domains.
+
+    Args:
+        images_a: uint8 array (N_a, H, W, C) of domain A.
+        images_b: uint8 array (N_b, H, W, C) of domain B.
+        batch_size: images per batch of each domain (1 in the paper).
+        steps_per_epoch: batches per epoch; None for max(N_a, N_b) // batch_size.
+        seed: seed of the shuffles and the augmentation.
+        augment: the paper's jitter for photos: resize to 286/256 of the
+            crop size, random crop, random horizontal flip. Off for digits.
+        crop_size: side of the output images; None for the images' own side.
+            Without `augment`, images are resized to it.
+
+    Returns:
+        A `tf.data.Dataset` of `steps_per_epoch` `(batch_a, batch_b)` pairs,
+        float32 in [0, 1]; `len(dataset)` is the number of steps.
+
+    Example:
+        >>> uci, mnist = load_unpaired("digits", "train")
+        >>> dataset = make_unpaired_dataset(uci, mnist, batch_size=1)
+        >>> len(dataset)
+        9000
+    """
+    import tensorflow as tf
+
+    if batch_size < 1:
+        raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
+    if steps_per_epoch is not None and steps_per_epoch < 1:
+        raise UserError(f"steps_per_epoch must be at least 1. Received: steps_per_epoch={steps_per_epoch}")
+    if not len(images_a) or not len(images_b):
+        raise UserError(f"Both domains need images. Received: {len(images_a)} in A, {len(images_b)} in B")
+    if images_a.shape[1:] != images_b.shape[1:]:
+        raise UserError(
+            f"Both domains need images of one shape. Received: {images_a.shape[1:]} and {images_b.shape[1:]}"
+        )
+    steps = steps_per_epoch or max(1, max(len(images_a), len(images_b)) // batch_size)
+    height, width, channels = images_a.shape[1:]
+    crop = crop_size or height
+
+    def scale(image):
+        image = tf.cast(image, tf.float32) / 255.0
+        return image if (crop, crop) == (height, width) else tf.image.resize(image, (crop, crop), antialias=True)
+
+    def jitter(image, seed_pair):
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed_pair, 2))
+        load = round(crop * 286 / 256)
+        image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (load, load), method="bicubic")
+        image = tf.image.stateless_random_crop(image, (crop, crop, channels), seed=crop_seed)
+        return tf.clip_by_value(tf.image.stateless_random_flip_left_right(image, seed=flip_seed), 0.0, 1.0)
+
+    def domain(images, domain_seed):
+        dataset = tf.data.Dataset.from_tensor_slices(images)
+        dataset = dataset.shuffle(len(images), seed=domain_seed, reshuffle_each_iteration=True).repeat()
+        if augment:
+            seeds = tf.data.Dataset.random(seed=domain_seed, rerandomize_each_iteration=True).batch(2)
+            dataset = tf.data.Dataset.zip(dataset, seeds).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            dataset = dataset.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.batch(batch_size, drop_remainder=True)
+
+    dataset = tf.data.Dataset.zip(domain(images_a, seed), domain(images_b, seed + 1))
+    return dataset.take(steps).prefetch(tf.data.AUTOTUNE)
 
 
 def _resize(images, size):

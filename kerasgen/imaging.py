@@ -64,7 +64,10 @@ def preview(model, count=64, seed=0, images=None):
         `(images, columns)`.
     """
     if hasattr(model, "sample"):
-        return np.asarray(model.sample(count, seed=seed)), getattr(model, "num_classes", 0) or None
+        classes = getattr(model, "num_classes", 0)
+        if classes:  # a column per class, full rows
+            count = math.ceil(count / classes) * classes
+        return np.asarray(model.sample(count, seed=seed)), classes or None
     if hasattr(model, "features"):
         return by_predicted_class(model, images)
     columns = max(1, math.ceil(math.sqrt(count)))

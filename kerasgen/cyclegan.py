@@ -1,0 +1,441 @@
+"""CycleGAN (Zhu et al. 2017): unpaired image-to-image translation with cycle consistency."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from kerasgen import gan_losses
+from kerasgen.networks import (
+    build_patchgan_discriminator,
+    build_resnet_generator,
+    build_unet_generator,
+    check_generator_shape,
+    default_discriminator_layers,
+    default_residual_blocks,
+)
+
+GENERATORS = ("resnet", "unet")
+# A Wasserstein critic needs a Lipschitz constraint (WGAN-GP's penalty), which CycleGAN does not have.
+LOSSES = tuple(name for name in gan_losses.LOSSES if name != "wasserstein")
+DIRECTIONS = ("a2b", "b2a")
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning rate that stays at its initial value, then falls linearly to zero.
+
+    The rate is `initial_learning_rate` for the first `constant_steps` steps and
+    reaches 0 after `decay_steps` more (CycleGAN: 100 epochs flat, 100 epochs of
+    decay). Steps are optimizer iterations, one per `train_step`.
+
+    Args:
+        initial_learning_rate: the rate of the flat part.
+        constant_steps: steps at the initial rate.
+        decay_steps: steps of the linear decay.
+        name: optional name.
+
+    Example:
+        >>> schedule = ConstantThenLinearDecay(2e-4, constant_steps=1000, decay_steps=1000)
+        >>> float(schedule(1500))
+        0.0001
+    """
+
+    def __init__(self, initial_learning_rate, constant_steps, decay_steps, name=None):
+        super().__init__()
+        if initial_learning_rate <= 0:
+            raise ValueError(
+                f"initial_learning_rate must be positive. Received: initial_learning_rate={initial_learning_rate}"
+            )
+        if constant_steps < 0 or decay_steps < 0:
+            raise ValueError(
+                "constant_steps and decay_steps must be non-negative. "
+                f"Received: constant_steps={constant_steps}, decay_steps={decay_steps}"
+            )
+        self.initial_learning_rate = initial_learning_rate
+        self.constant_steps = constant_steps
+        self.decay_steps = decay_steps
+        self.name = name
+
+    def __call__(self, step):
+        progress = (ops.cast(step, "float32") - self.constant_steps) / max(self.decay_steps, 1)
+        return self.initial_learning_rate * (1.0 - ops.clip(progress, 0.0, 1.0))
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "constant_steps": self.constant_steps,
+            "decay_steps": self.decay_steps,
+            "name": self.name,
+        }
+
+
+def linear_decay_schedule(epochs, steps_per_epoch, learning_rate=2e-4, decay_epochs=None):
+    """The paper's schedule for a run of `epochs` epochs: flat, then linear to zero over `decay_epochs`.
+
+    Args:
+        epochs: epochs of the whole run.
+        steps_per_epoch: train steps per epoch.
+        learning_rate: the initial rate (2e-4 in the paper).
+        decay_epochs: epochs of decay at the end; None for half the run (rounded down).
+
+    Returns:
+        A `ConstantThenLinearDecay`; pass it to `CycleGAN.compile(learning_rate=...)`.
+
+    Example:
+        >>> model.compile(learning_rate=linear_decay_schedule(epochs=200, steps_per_epoch=1334))
+    """
+    decay_epochs = epochs // 2 if decay_epochs is None else decay_epochs
+    if not 0 <= decay_epochs <= epochs:
+        raise ValueError(f"decay_epochs must be in [0, epochs={epochs}]. Received: decay_epochs={decay_epochs}")
+    return ConstantThenLinearDecay(
+        learning_rate, (epochs - decay_epochs) * steps_per_epoch, decay_epochs * steps_per_epoch
+    )
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class ImagePool(keras.layers.Layer):
+    """A history of generated images for the discriminator (Shrivastava et al. 2017).
+
+    Images are taken one at a time, as in the CycleGAN reference code: while
+    fewer than `pool_size` are stored, each one is stored and returned; once the
+    pool is full, each one is, with probability 1/2, swapped for a random
+    stored image (which is returned in its place), else returned as it is. The
+    pool lives in non-trainable variables, so it works inside a compiled
+    (graph or XLA) `train_step` and is saved with the weights.
+
+    Args:
+        pool_size: images kept; 0 returns every batch unchanged.
+        seed: seed of the random draws.
+
+    Example:
+        >>> pool = ImagePool(50, seed=0)
+        >>> for_discriminator = pool(fake_images)
+    """
+
+    def __init__(self, pool_size=50, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(pool_size, int) or pool_size < 0:
+            raise ValueError(f"pool_size must be a non-negative integer. Received: pool_size={pool_size!r}")
+        self.pool_size = pool_size
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.stored = self.add_weight(
+            shape=(self.pool_size, *input_shape[1:]), initializer="zeros", trainable=False, name="stored"
+        )
+        self.filled = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False, name="filled")
+
+    def call(self, images):
+        if not self.pool_size:
+            return images
+        batch = ops.shape(images)[0]
+        swaps = keras.random.uniform((batch,), seed=self.seed_generator) < 0.5
+        slots = keras.random.randint((batch,), 0, self.pool_size, seed=self.seed_generator)
+
+        def query(index, state):
+            filled, stored, outputs = state
+            image = ops.take(images, index, axis=0)
+            filling = filled < self.pool_size
+            slot = ops.where(filling, filled, ops.take(slots, index))
+            old = ops.take(stored, slot, axis=0)
+            swap = ops.logical_and(ops.logical_not(filling), ops.take(swaps, index))
+            kept = ops.where(ops.logical_or(filling, swap), image, old)
+            stored = ops.scatter_update(stored, ops.reshape(slot, (1, 1)), kept[None])
+            outputs = ops.scatter_update(outputs, ops.reshape(index, (1, 1)), ops.where(swap, old, image)[None])
+            return filled + ops.cast(filling, "int32"), stored, outputs
+
+        state = (ops.convert_to_tensor(self.filled), ops.convert_to_tensor(self.stored), ops.zeros_like(images))
+        filled, stored, outputs = ops.fori_loop(0, batch, query, state)
+        self.filled.assign(filled)
+        self.stored.assign(stored)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pool_size=self.pool_size, seed=self.seed)
+        return config
+
+
+def _l1(a, b):
+    return ops.mean(ops.abs(a - b))
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class CycleGAN(keras.Model):
+    """Two generators, G: A -> B and F: B -> A, and a discriminator per domain (Zhu et al. 2017).
+
+    The generators minimize their adversarial losses plus `lambda_cycle` times
+    the cycle-consistency loss |F(G(a)) - a| + |G(F(b)) - b| (L1) plus
+    `lambda_cycle * lambda_identity` times the identity loss
+    |G(b) - b| + |F(a) - a|. Each discriminator then learns from real images and
+    from fakes drawn from an `ImagePool` of past fakes, with its objective
+    halved. The adversarial terms follow the reference code: with
+    `least_squares`, the generators minimize (D(fake) - 1)^2 and the
+    discriminators 0.5 * ((D(real) - 1)^2 + D(fake)^2).
+
+    Both domains share `image_shape`. Images enter and leave in [0, 1]; inside,
+    the networks work in [-1, 1] (tanh output). `fit` takes `(images_a,
+    images_b)` batches (`kerasgen.data.make_unpaired_dataset`); calling the
+    model translates A -> B.
+
+    Each network has its own Adam optimizer (`g_a2b_optimizer`,
+    `g_b2a_optimizer`, `d_a_optimizer`, `d_b_optimizer`); Adam's updates are
+    per weight, so this is the paper's one optimizer per pair of networks, with
+    every state in the checkpoint.
+
+    Args:
+        image_shape: `(height, width, channels)` of both domains; sides divisible by 4, at least 8.
+        generator: `"resnet"` (Johnson et al. 2016, the paper's) or `"unet"` (pix2pix).
+        generator_filters: filters of the generators' first layer (64 in the paper).
+        residual_blocks: blocks of the ResNet generator; None for 6 up to 128 pixels, 9 above.
+        discriminator_filters: filters of the PatchGAN's first layer.
+        discriminator_layers: stride-2 layers of the PatchGAN; None for 3 (70x70 patches)
+            from 128 pixels, 2 from 32, 1 below.
+        loss: `least_squares` (the paper's), `non_saturating`, `minimax` or `hinge`.
+            `wasserstein` is refused: it needs a gradient penalty that CycleGAN does not have.
+        lambda_cycle: weight of the cycle-consistency loss.
+        lambda_identity: weight of the identity loss as a multiple of `lambda_cycle`; 0 turns it off.
+        pool_size: fakes kept per domain for the discriminators; 0 uses only the newest.
+        seed: seed of the image pools' draws.
+
+    Example:
+        >>> model = CycleGAN(image_shape=(32, 32, 1))
+        >>> images_a, images_b = kerasgen.data.load_unpaired("digits", "train")
+        >>> dataset = kerasgen.data.make_unpaired_dataset(images_a, images_b, batch_size=1)
+        >>> model.compile(learning_rate=linear_decay_schedule(10, len(dataset)))
+        >>> model.fit(dataset, epochs=10)
+        >>> as_mnist = model.translate(images_a[:16], "a2b")
+    """
+
+    def __init__(
+        self,
+        image_shape=(32, 32, 1),
+        generator="resnet",
+        generator_filters=32,
+        residual_blocks=None,
+        discriminator_filters=64,
+        discriminator_layers=None,
+        loss="least_squares",
+        lambda_cycle=10.0,
+        lambda_identity=0.5,
+        pool_size=50,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {GENERATORS}. Received: generator={generator!r}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}. Received: loss={loss!r}")
+        if lambda_cycle < 0 or lambda_identity < 0:
+            raise ValueError(
+                "lambda_cycle and lambda_identity must be non-negative. "
+                f"Received: lambda_cycle={lambda_cycle}, lambda_identity={lambda_identity}"
+            )
+        if generator_filters < 1 or discriminator_filters < 1:
+            raise ValueError(
+                "generator_filters and discriminator_filters must be positive. "
+                f"Received: generator_filters={generator_filters}, discriminator_filters={discriminator_filters}"
+            )
+        if residual_blocks is not None and residual_blocks < 0:
+            raise ValueError(f"residual_blocks must be non-negative. Received: residual_blocks={residual_blocks}")
+        if len(image_shape) != 3:
+            raise ValueError(f"image_shape must be (height, width, channels). Received: image_shape={image_shape}")
+        check_generator_shape(image_shape)
+        self.image_shape = tuple(image_shape)
+        self.generator_architecture = generator
+        self.generator_filters = generator_filters
+        self.residual_blocks = default_residual_blocks(self.image_shape) if residual_blocks is None else residual_blocks
+        self.discriminator_filters = discriminator_filters
+        self.discriminator_layers = (
+            default_discriminator_layers(self.image_shape) if discriminator_layers is None else discriminator_layers
+        )
+        self.adversarial_loss = loss
+        self.lambda_cycle = lambda_cycle
+        self.lambda_identity = lambda_identity
+        self.pool_size = pool_size
+        self.seed = seed
+        self.generator_a2b = self._build_generator("generator_a2b")
+        self.generator_b2a = self._build_generator("generator_b2a")
+        self.discriminator_a = self._build_discriminator("discriminator_a")
+        self.discriminator_b = self._build_discriminator("discriminator_b")
+        self.pool_a = ImagePool(pool_size, seed=seed, name="pool_a")
+        self.pool_b = ImagePool(pool_size, seed=None if seed is None else seed + 1, name="pool_b")
+        self.pool_a.build((None, *self.image_shape))
+        self.pool_b.build((None, *self.image_shape))
+        names = ("g_loss", "g_a2b_loss", "g_b2a_loss", "cycle_loss", "identity_loss", "d_a_loss", "d_b_loss")
+        self.trackers = [keras.metrics.Mean(name=name) for name in names]
+        self.build((None, *self.image_shape))
+
+    def _build_generator(self, name):
+        if self.generator_architecture == "unet":
+            return build_unet_generator(self.image_shape, self.generator_filters, name=name)
+        return build_resnet_generator(self.image_shape, self.generator_filters, self.residual_blocks, name=name)
+
+    def _build_discriminator(self, name):
+        return build_patchgan_discriminator(
+            self.image_shape, self.discriminator_filters, self.discriminator_layers, name=name
+        )
+
+    def build(self, input_shape=None):
+        """Marks the model built (its networks and pools are built in `__init__`)."""
+
+    def compile(
+        self,
+        g_a2b_optimizer=None,
+        g_b2a_optimizer=None,
+        d_a_optimizer=None,
+        d_b_optimizer=None,
+        learning_rate=2e-4,
+        **kwargs,
+    ):
+        """Set the four optimizers and build them.
+
+        Each one left out is Adam(learning_rate, beta_1=0.5), as in the paper;
+        `learning_rate` may be a schedule (`linear_decay_schedule`). Building the
+        optimizers now lets `load_weights` restore their state instead of
+        skipping it. To resume from a weights file, compile with the same kind
+        of learning rate as the run that saved it: a float rate is an optimizer
+        variable and a schedule is not, and Keras skips (with a warning) the
+        state of an optimizer whose variables do not match.
+
+        Example:
+            >>> model.compile(learning_rate=linear_decay_schedule(epochs=200, steps_per_epoch=1000))
+        """
+        super().compile(**kwargs)
+        optimizers = [
+            optimizer or keras.optimizers.Adam(learning_rate, beta_1=0.5)
+            for optimizer in (g_a2b_optimizer, g_b2a_optimizer, d_a_optimizer, d_b_optimizer)
+        ]
+        if len({id(optimizer) for optimizer in optimizers}) < 4:
+            raise ValueError("Each network needs its own optimizer; the same instance was passed twice.")
+        self.g_a2b_optimizer, self.g_b2a_optimizer, self.d_a_optimizer, self.d_b_optimizer = optimizers
+        for optimizer, network in self._optimized_networks():
+            optimizer.build(network.trainable_variables)
+
+    def _optimized_networks(self):
+        return (
+            (self.g_a2b_optimizer, self.generator_a2b),
+            (self.g_b2a_optimizer, self.generator_b2a),
+            (self.d_a_optimizer, self.discriminator_a),
+            (self.d_b_optimizer, self.discriminator_b),
+        )
+
+    def get_compile_config(self):
+        return {
+            name: keras.optimizers.serialize(getattr(self, name))
+            for name in ("g_a2b_optimizer", "g_b2a_optimizer", "d_a_optimizer", "d_b_optimizer")
+        }
+
+    def compile_from_config(self, config):
+        self.compile(**{name: keras.optimizers.deserialize(value) for name, value in config.items()})
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    def call(self, inputs, training=False):
+        """Translates images of domain A (in [0, 1]) to domain B (in [0, 1])."""
+        return (self.generator_a2b(ops.cast(inputs, "float32") * 2.0 - 1.0, training=training) + 1.0) / 2.0
+
+    def translate(self, images, direction="a2b", batch_size=32):
+        """Translates images in [0, 1] (or uint8) from one domain to the other.
+
+        Args:
+            images: array (N, height, width, channels) of the source domain.
+            direction: `"a2b"` (G) or `"b2a"` (F).
+            batch_size: images per forward pass.
+
+        Returns:
+            float32 numpy array of the same shape, in [0, 1].
+
+        Example:
+            >>> as_mnist = model.translate(uci_digits, "a2b")
+            >>> cycled = model.translate(as_mnist, "b2a")
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}. Received: direction={direction!r}")
+        images = np.asarray(images)
+        images = images / np.float32(255) if images.dtype == np.uint8 else images.astype(np.float32)
+        if images.shape[1:] != self.image_shape:
+            raise ValueError(f"images must have shape (N, *{self.image_shape}). Received: shape={images.shape}")
+        network = self.generator_a2b if direction == "a2b" else self.generator_b2a
+        outputs = [
+            np.asarray(network(images[start : start + batch_size] * 2.0 - 1.0, training=False))
+            for start in range(0, len(images), batch_size)
+        ]
+        return (np.concatenate(outputs) + 1.0) / 2.0 if outputs else np.zeros((0, *self.image_shape), np.float32)
+
+    def _adversarial_scale(self):
+        # gan_losses writes least squares with LSGAN's factors of 1/2; the reference code uses plain squared errors.
+        return 2.0 if self.adversarial_loss == "least_squares" else 1.0
+
+    def _identity_loss(self, real_a, real_b):
+        if not self.lambda_identity:
+            return ops.zeros(())
+        return _l1(self.generator_a2b(real_b, training=True), real_b) + _l1(
+            self.generator_b2a(real_a, training=True), real_a
+        )
+
+    def _generator_step(self, real_a, real_b):
+        scale = self._adversarial_scale()
+        with tf.GradientTape() as tape:
+            fake_b = self.generator_a2b(real_a, training=True)
+            fake_a = self.generator_b2a(real_b, training=True)
+            a2b_loss = scale * gan_losses.generator_loss(self.adversarial_loss, self.discriminator_b(fake_b))
+            b2a_loss = scale * gan_losses.generator_loss(self.adversarial_loss, self.discriminator_a(fake_a))
+            cycle_loss = _l1(self.generator_b2a(fake_b, training=True), real_a) + _l1(
+                self.generator_a2b(fake_a, training=True), real_b
+            )
+            identity_loss = self._identity_loss(real_a, real_b)
+            total = a2b_loss + b2a_loss + self.lambda_cycle * (cycle_loss + self.lambda_identity * identity_loss)
+        weights_a2b, weights_b2a = self.generator_a2b.trainable_weights, self.generator_b2a.trainable_weights
+        gradients = tape.gradient(total, weights_a2b + weights_b2a)
+        self.g_a2b_optimizer.apply(gradients[: len(weights_a2b)], weights_a2b)
+        self.g_b2a_optimizer.apply(gradients[len(weights_a2b) :], weights_b2a)
+        return fake_a, fake_b, (total, a2b_loss, b2a_loss, cycle_loss, identity_loss)
+
+    def _discriminator_step(self, discriminator, optimizer, real, fake):
+        with tf.GradientTape() as tape:
+            real_scores = discriminator(real, training=True)
+            fake_scores = discriminator(fake, training=True)
+            loss = gan_losses.discriminator_loss(self.adversarial_loss, real_scores, fake_scores)
+            loss = 0.5 * self._adversarial_scale() * loss
+        gradients = tape.gradient(loss, discriminator.trainable_weights)
+        optimizer.apply(gradients, discriminator.trainable_weights)
+        return loss
+
+    def train_step(self, data):
+        images_a, images_b, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if images_b is None:
+            raise ValueError("A CycleGAN trains on (images_a, images_b) batches.")
+        real_a = ops.cast(images_a, "float32") * 2.0 - 1.0
+        real_b = ops.cast(images_b, "float32") * 2.0 - 1.0
+        fake_a, fake_b, generator_losses = self._generator_step(real_a, real_b)
+        d_a_loss = self._discriminator_step(self.discriminator_a, self.d_a_optimizer, real_a, self.pool_a(fake_a))
+        d_b_loss = self._discriminator_step(self.discriminator_b, self.d_b_optimizer, real_b, self.pool_b(fake_b))
+        for tracker, value in zip(self.trackers, (*generator_losses, d_a_loss, d_b_loss), strict=True):
+            tracker.update_state(value)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape,
+            generator=self.generator_architecture,
+            generator_filters=self.generator_filters,
+            residual_blocks=self.residual_blocks,
+            discriminator_filters=self.discriminator_filters,
+            discriminator_layers=self.discriminator_layers,
+            loss=self.adversarial_loss,
+            lambda_cycle=self.lambda_cycle,
+            lambda_identity=self.lambda_identity,
+            pool_size=self.pool_size,
+            seed=self.seed,
+        )
+        return config
