@@ -18,6 +18,7 @@ COMMANDS = {
     "train": ("kerasgen.cli.train", "train"),
     "evaluate": ("kerasgen.cli.evaluate", "evaluate"),
     "sample": ("kerasgen.cli.sample", "sample"),
+    "translate": ("kerasgen.cli.translate", "translate"),
     "zoo": ("kerasgen.cli.zoo", "zoo"),
 }
 
@@ -70,7 +71,11 @@ def resolved_command(ctx, skip=("overwrite", "update_card")):
     words = ["kerasgen", *ctx.command_path.split()[1:]]
     for param in ctx.command.params:
         value = ctx.params.get(param.name)
-        if param.name in skip or value is None or value is False:
+        if param.name in skip or value is None:
+            continue
+        if value is False:
+            if getattr(param, "secondary_opts", None):
+                words.append(param.secondary_opts[0])
             continue
         if isinstance(param, click.Argument):
             words.append(str(value))

@@ -172,3 +172,68 @@ def gan(out, loss, d_steps, conditional, **options):
 def classifier(out, **options):
     """Train the digit classifier the zoo measures generated digits with."""
     run("classifier", out, **options)
+
+
+@train.command()
+@click.option(
+    "--data",
+    "data_source",
+    default="digits",
+    show_default=True,
+    help="digits (embedded: UCI digits -> MNIST digits), a folder with trainA/ trainB/ testA/ testB/, "
+    "or tfds:cycle_gan/NAME (e.g. tfds:cycle_gan/horse2zebra).",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option(
+    "--steps-per-epoch", type=click.IntRange(min=1), default=None, help="[default: larger domain / batch size]"
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=2e-4, show_default=True)
+@click.option(
+    "--decay-epochs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Epochs of linear decay to 0 at the end [default: half of --epochs].",
+)
+@click.option("--image-size", type=click.IntRange(min=8), default=32, show_default=True)
+@click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="[default: 1 for digits, 3 otherwise]")
+@click.option("--augment/--no-augment", default=None, help="Resize-crop-flip jitter [default: on for photos].")
+@click.option("--generator", type=click.Choice(["resnet", "unet"]), default="resnet", show_default=True)
+@click.option("--generator-filters", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--residual-blocks", type=click.IntRange(min=0), default=None, help="[default: 6 up to 128 px, 9 above]")
+@click.option("--discriminator-filters", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--loss",
+    type=click.Choice(["least_squares", "non_saturating", "minimax", "hinge"]),
+    default="least_squares",
+    show_default=True,
+)
+@click.option("--lambda-cycle", type=click.FloatRange(min=0), default=10.0, show_default=True)
+@click.option(
+    "--lambda-identity",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Identity loss weight as a multiple of --lambda-cycle (0: off).",
+)
+@click.option("--pool-size", type=click.IntRange(min=0), default=50, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/cyclegan].")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+def cyclegan(out, generator, channels, **options):
+    """Train a CycleGAN (default: UCI digits <-> MNIST digits, 32x32, about 15 minutes on 2 CPU cores)."""
+    from kerasgen.cli import resolved_command
+    from kerasgen.training import train_cyclegan
+
+    out = out or "runs/cyclegan"
+    context = click.get_current_context()
+    context.params["out"] = out
+    folder = train_cyclegan(
+        out,
+        generator=generator,
+        channels=int(channels) if channels else None,
+        command=resolved_command(context),
+        **options,
+    )
+    click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
+    click.echo(f"Next: kerasgen translate {folder} IMAGE_OR_FOLDER --direction a2b -o translated/")

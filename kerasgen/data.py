@@ -136,18 +136,31 @@ def load_image_folder(folder, size, channels=1):
     Example:
         >>> images = load_image_folder("my_digits/", size=28)
     """
+    images = np.stack([read_image(path, channels, size) for path in list_image_files(folder)])
+    return images.reshape(len(images), size, size, channels)
+
+
+def read_image(path, channels=1, size=None):
+    """One image file as a uint8 array (H, W, channels), converted from any mode, resized if `size` is given.
+
+    Raises:
+        UserError: naming the file, if it is not a readable image.
+
+    Example:
+        >>> read_image("digit.png", channels=1).shape
+        (28, 28, 1)
+    """
     from PIL import Image, UnidentifiedImageError
 
-    images = []
-    for path in list_image_files(folder):
-        try:
-            with Image.open(path) as image:
-                image = image.convert("L" if channels == 1 else "RGB")
-                images.append(np.asarray(image.resize((size, size), Image.BILINEAR)))
-        except (OSError, UnidentifiedImageError, SyntaxError) as error:
-            raise UserError(f"Cannot read image {str(path)!r}: {error}") from None
-    images = np.stack(images)
-    return images.reshape(len(images), size, size, channels)
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            if size:
+                image = image.resize((size, size), Image.BILINEAR)
+            array = np.asarray(image)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
+        raise UserError(f"Cannot read image {str(path)!r}: {error}") from None
+    return array.reshape(*array.shape[:2], channels)
 
 
 def load_tfds(name, split, size, channels=1):

