@@ -20,6 +20,7 @@ COMMANDS = {
     "sample": ("kerasgen.cli.sample", "sample"),
     "translate": ("kerasgen.cli.translate", "translate"),
     "zoo": ("kerasgen.cli.zoo", "zoo"),
+    "export": ("kerasgen.cli.export", "export"),
 }
 
 

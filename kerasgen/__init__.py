@@ -24,7 +24,18 @@ _LAZY = {
     "ConstantThenLinearDecay": "kerasgen.cyclegan",
     "ReflectionPadding2D": "kerasgen.networks",
 }
-_SUBMODULES = ("data", "zoo", "evaluation", "imaging", "training", "networks", "errors", "files", "gan_losses")
+_SUBMODULES = (
+    "data",
+    "zoo",
+    "evaluation",
+    "imaging",
+    "training",
+    "networks",
+    "errors",
+    "files",
+    "gan_losses",
+    "export",
+)
 
 
 def load_model(path, **kwargs):

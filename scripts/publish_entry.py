@@ -13,6 +13,8 @@ import argparse
 import json
 import pathlib
 
+import numpy as np
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -35,6 +37,14 @@ def main():
     grid = f"zoo/entries/{args.name}/samples.png"
     card.update(sample_grid="samples.png", sample_grid_command=f"kerasgen sample {args.name} -n 64 -o {grid}")
     imaging.save_preview(model, card, ROOT / grid)
+    if card["class"] == "GAN":
+        strip = f"zoo/entries/{args.name}/interpolation.png"
+        rows = [model.interpolate(10, seed=row, label=row % max(1, model.num_classes)) for row in range(6)]
+        imaging.save_grid(np.concatenate([np.asarray(row) for row in rows]), ROOT / strip, 10)
+        card.update(
+            interpolation="interpolation.png",
+            interpolation_command=f"kerasgen sample {args.name} --interpolate 10 -n 6 -o {strip}",
+        )
     write_atomically(entry / "card.json", json.dumps(card, indent=2) + "\n")
     print(f"Published {args.name}; now run: kerasgen evaluate {args.name} --update-card")
 

@@ -71,3 +71,20 @@ _original_fit = keras.Model.fit
 
 def _fit_with_nan_in_second_epoch(self, *args, callbacks=(), **kwargs):
     return _original_fit(self, *args, callbacks=[InjectNaN(epoch=1), *callbacks], **kwargs)
+
+
+def test_epoch_checkpoint_holds_both_optimizers_states(batch16, tmp_path):
+    from kerasgen.gan import GAN
+    from kerasgen.training import EpochCheckpoint
+
+    keras.utils.set_random_seed(0)
+    gan = GAN(image_shape=(16, 16, 1), d_steps=2, **TINY_GAN)
+    gan.compile()
+    gan.fit(batch16, batch_size=4, epochs=2, verbose=0, callbacks=[EpochCheckpoint(tmp_path / "checkpoint.weights.h5")])
+    restored = GAN(image_shape=(16, 16, 1), d_steps=2, **TINY_GAN)
+    restored.compile()
+    restored.load_weights(tmp_path / "checkpoint.weights.h5")
+    assert int(restored.d_optimizer.iterations) == 8 and int(restored.g_optimizer.iterations) == 4
+    for saved, loaded in zip(gan.d_optimizer.variables, restored.d_optimizer.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(saved), np.asarray(loaded))
+    assert [path.name for path in tmp_path.iterdir()] == ["checkpoint.weights.h5"]

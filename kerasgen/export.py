@@ -1,0 +1,546 @@
+"""Export models as TensorFlow SavedModels that TF Serving loads: `<base>/<name>/<version>/`.
+
+Only what serves is exported: the networks a family needs at inference
+(encoder and decoder, the generator or its moving average, both CycleGAN
+generators, the classifier's layers), held by a `tf.Module` with one
+`tf.function` per signature. Never the training wrapper, its discriminators,
+optimizers or image pools. Every signature has named inputs and outputs, fixed
+dtypes and a dynamic batch dimension (-1):
+
+| family | signatures |
+| --- | --- |
+| AutoEncoder | `serving_default` = `reconstruct`, `encode`, `decode` |
+| VAE | `serving_default` = `decode`, `encode`, `reconstruct`, `sample` |
+| GAN | `serving_default` = `generate`, `generate_seeded` |
+| CycleGAN | `serving_default` = `translate_a2b`, `translate_b2a`, `*_uint8`, `*_png` |
+| Classifier | `serving_default` = `classify`, `features` |
+
+A version is written to a temporary folder inside `<base>/<name>/` whose name
+is not an integer (TF Serving ignores it), then renamed into place, so a server
+watching `<base>/<name>/` never sees half a version.
+
+Example:
+    >>> from kerasgen.export import export
+    >>> export("vae.mnist", base="saved_models")
+    PosixPath('saved_models/vae.mnist/1')
+"""
+
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import tempfile
+
+from kerasgen.errors import UserError
+from kerasgen.files import write_atomically
+
+SIGNATURES = {
+    "AutoEncoder": ("serving_default", "reconstruct", "encode", "decode"),
+    "VAE": ("serving_default", "decode", "encode", "reconstruct", "sample"),
+    "GAN": ("serving_default", "generate", "generate_seeded"),
+    "CycleGAN": (
+        "serving_default",
+        "translate_a2b",
+        "translate_b2a",
+        "translate_a2b_uint8",
+        "translate_b2a_uint8",
+        "translate_a2b_png",
+        "translate_b2a_png",
+    ),
+    "Classifier": ("serving_default", "classify", "features"),
+}
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+VERSION_PATTERN = re.compile(r"[0-9]+")
+TEMPORARY_PREFIX = ".tmp-export-"
+SEED_MODULUS = 2**31 - 2
+LUMA = (
+    0.299,
+    0.587,
+    0.114,
+)  # ITU-R 601-2, as PIL's convert("L")  # Keras's TensorFlow backend folds int seeds into int32 with this modulus
+
+
+def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=False):
+    """Export a zoo entry or a `kerasgen train` folder for TF Serving.
+
+    Args:
+        name_or_dir: an entry name (`kerasgen.zoo.list()`) or a model folder.
+        base: the folder that holds one folder per served model.
+        name: the model's name for TF Serving; default the entry's name or the
+            folder's name (characters other than letters, digits, `.`, `_` and
+            `-` become `_`). TF Serving accepts dots in names, REST URLs included.
+        version: the version number (a positive integer); default the next free one.
+        overwrite: replace an existing version `version` (atomically).
+
+    Returns:
+        The version folder, `<base>/<name>/<version>`.
+
+    Raises:
+        UserError: an unknown entry or folder, a bad name, or an existing version
+            without `overwrite`.
+
+    Example:
+        >>> export("runs/cyclegan", base="saved_models", name="digits")
+        PosixPath('saved_models/digits/1')
+    """
+    from kerasgen import zoo
+
+    name = default_name(name_or_dir) if name is None else name
+    check_name(name)
+    return export_model(zoo.load(name_or_dir), base, name, version, overwrite)
+
+
+def default_name(name_or_dir):
+    """The served name of an entry or model folder: its folder's name, made a safe path component.
+
+    Example:
+        >>> default_name("runs/my run")
+        'my_run'
+    """
+    from kerasgen import zoo
+
+    folder = zoo.card_path(name_or_dir).resolve().parent.name
+    return re.sub(r"[^A-Za-z0-9._-]", "_", folder).lstrip("._-") or "model"
+
+
+def check_name(name):
+    """Refuse a served model name that is not a single safe path component."""
+    if not NAME_PATTERN.fullmatch(str(name)):
+        raise UserError(
+            f"Invalid model name {name!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit."
+        )
+
+
+def versions(model_dir):
+    """Version numbers already exported in a model folder (integer-named subfolders), sorted.
+
+    Example:
+        >>> versions("saved_models/vae.mnist")
+        [1, 2]
+    """
+    model_dir = pathlib.Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(
+        int(child.name) for child in model_dir.iterdir() if child.is_dir() and VERSION_PATTERN.fullmatch(child.name)
+    )
+
+
+def export_model(model, base="saved_models", name="model", version=None, overwrite=False):
+    """Export a loaded kerasgen model to `<base>/<name>/<version>/` through a temporary folder.
+
+    The SavedModel is written to `<base>/<name>/.tmp-export-*` and renamed to
+    its version number when complete. With `overwrite`, an existing version
+    is renamed aside, the new one renamed in, and the old one deleted. On any
+    failure (Ctrl-C included) the temporary folder is removed and an existing
+    version is left as it was.
+
+    Args:
+        model: an AutoEncoder, VAE, GAN, CycleGAN or Classifier.
+        base: the folder holding one folder per served model.
+        name: the served model's name.
+        version: a positive integer; default one more than the highest existing version.
+        overwrite: replace an existing `version`.
+
+    Returns:
+        The version folder.
+
+    Example:
+        >>> export_model(kerasgen.zoo.load("vae.mnist"), "saved_models", "vae.mnist")
+        PosixPath('saved_models/vae.mnist/1')
+    """
+    check_name(name)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise UserError(f"The version must be a positive integer, got {version!r}.")
+    base = pathlib.Path(base)
+    model_dir = base / name
+    for folder in (base, model_dir):
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{str(folder)!r} is a file, not a folder.")
+    existing = versions(model_dir)
+    version = version or (max(existing, default=0) + 1)
+    target = model_dir / str(version)
+    if target.exists() and not overwrite:
+        raise UserError(f"{str(target)!r} already exists; pass --overwrite to replace it, or choose another version.")
+    module, signatures = serving_module(model)
+    created = not model_dir.exists()
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        temporary = pathlib.Path(tempfile.mkdtemp(dir=model_dir, prefix=TEMPORARY_PREFIX))
+    except OSError as error:
+        raise UserError(f"Cannot write to {str(model_dir)!r}: {error.strerror}.") from None
+    try:
+        _save(module, temporary, signatures)
+        os.chmod(temporary, 0o755)
+        _move_into_place(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if created and model_dir.is_dir() and not any(model_dir.iterdir()):
+            model_dir.rmdir()
+        raise
+    return target
+
+
+def _save(module, path, signatures):
+    import tensorflow as tf
+
+    tf.saved_model.save(module, str(path), signatures=signatures)
+
+
+def _move_into_place(temporary, target):
+    """Rename `temporary` to `target`; an existing target is renamed aside first and deleted after."""
+    if not target.exists():
+        try:
+            os.rename(temporary, target)
+        except OSError as error:
+            if target.exists():  # another export took this version meanwhile
+                raise UserError(f"{str(target)!r} appeared during the export; export again.") from None
+            raise UserError(f"Cannot rename the export to {str(target)!r}: {error.strerror}.") from None
+        return
+    aside = pathlib.Path(tempfile.mkdtemp(dir=target.parent, prefix=f".old-{target.name}-"))
+    os.rename(target, aside / "version")
+    try:
+        os.rename(temporary, target)
+    except BaseException:
+        os.rename(aside / "version", target)
+        aside.rmdir()
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def serving_module(model):
+    """A `tf.Module` with a `tf.function` per signature and the variables they read (of the serving networks only).
+
+    Returns:
+        `(module, signatures)`: `signatures` maps each signature name to a
+        concrete function, ready for `tf.saved_model.save(module, path, signatures=signatures)`.
+
+    Example:
+        >>> module, signatures = serving_module(kerasgen.zoo.load("vae.mnist"))
+        >>> sorted(signatures)
+        ['decode', 'encode', 'reconstruct', 'sample', 'serving_default']
+    """
+    import tensorflow as tf
+
+    from kerasgen.autoencoder import AutoEncoder
+    from kerasgen.classifier import Classifier
+    from kerasgen.cyclegan import CycleGAN
+    from kerasgen.gan import GAN
+    from kerasgen.vae import VAE
+
+    builders = (
+        (AutoEncoder, _autoencoder_functions),
+        (VAE, _vae_functions),
+        (GAN, _gan_functions),
+        (CycleGAN, _cyclegan_functions),
+        (Classifier, _classifier_functions),
+    )
+    for model_class, builder in builders:
+        if isinstance(model, model_class):
+            networks, functions = builder(model)
+            break
+    else:
+        raise UserError(f"Cannot export a {type(model).__name__}; kerasgen exports {', '.join(SIGNATURES)}.")
+    signatures = {key: function.get_concrete_function() for key, function in functions.items()}
+    # Track the tf.Variables the functions capture, not Keras's Variable wrappers: TF Serving's loader (like
+    # `saved_model_cli run`) cannot find variables that reach the SavedModel only through those wrappers.
+    captured = {id(variable): variable for function in signatures.values() for variable in function.variables}
+    served = {id(variable.value) for network in networks for variable in network.variables}
+    if not captured.keys() <= served:
+        raise RuntimeError(f"A {type(model).__name__} signature reads variables outside its serving networks.")
+    module = tf.Module()
+    module.served_variables = list(captured.values())
+    for key, function in functions.items():
+        if key != "serving_default":
+            setattr(module, key, function)
+    return module, signatures
+
+
+def _spec(shape, dtype, name):
+    import tensorflow as tf
+
+    return tf.TensorSpec([None, *shape], dtype, name=name)
+
+
+def _seeded_normal(seeds, size):
+    """One row of N(0, 1) per int32 seed, equal to `keras.random.normal((1, size), seed=seed)`."""
+    import tensorflow as tf
+
+    def row(seed):
+        pair = tf.math.floormod(tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)]), SEED_MODULUS)
+        return tf.random.stateless_normal([size], seed=tf.cast(pair, tf.int32))
+
+    return tf.map_fn(row, seeds, fn_output_signature=tf.TensorSpec([size], tf.float32))
+
+
+def _autoencoder_functions(model):
+    import tensorflow as tf
+
+    encoder, decoder = model.encoder, model.decoder
+    images_spec = _spec(model.image_shape, tf.float32, "images")
+
+    @tf.function(input_signature=[images_spec])
+    def reconstruct(images):
+        return {"images": tf.sigmoid(decoder(encoder(images, training=False), training=False))}
+
+    @tf.function(input_signature=[images_spec])
+    def encode(images):
+        return {"latents": encoder(images, training=False)}
+
+    @tf.function(input_signature=[_spec((model.latent_dim,), tf.float32, "latents")])
+    def decode(latents):
+        return {"images": tf.sigmoid(decoder(latents, training=False))}
+
+    functions = {"reconstruct": reconstruct, "encode": encode, "decode": decode}
+    return (encoder, decoder), {"serving_default": reconstruct, **functions}
+
+
+def _vae_functions(model):
+    import tensorflow as tf
+
+    encoder, decoder, latent_dim = model.encoder, model.decoder, model.latent_dim
+    images_spec = _spec(model.image_shape, tf.float32, "images")
+
+    @tf.function(input_signature=[_spec((latent_dim,), tf.float32, "latents")])
+    def decode(latents):
+        return {"images": tf.sigmoid(decoder(latents, training=False))}
+
+    @tf.function(input_signature=[images_spec])
+    def encode(images):
+        mean, log_var = encoder(images, training=False)
+        return {"mean": mean, "log_var": log_var}
+
+    @tf.function(input_signature=[images_spec])
+    def reconstruct(images):
+        mean, _ = encoder(images, training=False)
+        return {"images": tf.sigmoid(decoder(mean, training=False))}
+
+    @tf.function(input_signature=[_spec((), tf.int32, "seeds")])
+    def sample(seeds):
+        latents = _seeded_normal(seeds, latent_dim)
+        return {"images": tf.sigmoid(decoder(latents, training=False)), "latents": latents}
+
+    functions = {"decode": decode, "encode": encode, "reconstruct": reconstruct, "sample": sample}
+    return (encoder, decoder), {"serving_default": decode, **functions}
+
+
+def _checked_labels(labels, batch, num_classes):
+    import tensorflow as tf
+
+    tf.debugging.assert_equal(tf.shape(labels)[0], batch, message="labels must have one entry per image")
+    tf.debugging.assert_non_negative(labels, message=f"labels must be in [0, {num_classes})")
+    tf.debugging.assert_less(labels, num_classes, message=f"labels must be in [0, {num_classes})")
+    return labels
+
+
+def _gan_functions(model):
+    import tensorflow as tf
+
+    network = model.ema_generator if model.ema_generator is not None else model.generator
+    latent_dim, num_classes = model.latent_dim, model.num_classes
+
+    def images_of(latents, labels=None):
+        inputs = latents if labels is None else [latents, _checked_labels(labels, tf.shape(latents)[0], num_classes)]
+        return (network(inputs, training=False) + 1.0) / 2.0
+
+    latents_spec = _spec((latent_dim,), tf.float32, "latents")
+    seeds_spec = _spec((), tf.int32, "seeds")
+    if num_classes:
+        labels_spec = _spec((), tf.int32, "labels")
+
+        @tf.function(input_signature=[latents_spec, labels_spec])
+        def generate(latents, labels):
+            return {"images": images_of(latents, labels)}
+
+        @tf.function(input_signature=[seeds_spec, labels_spec])
+        def generate_seeded(seeds, labels):
+            latents = _seeded_normal(seeds, latent_dim)
+            return {"images": images_of(latents, labels), "latents": latents}
+
+    else:
+
+        @tf.function(input_signature=[latents_spec])
+        def generate(latents):
+            return {"images": images_of(latents)}
+
+        @tf.function(input_signature=[seeds_spec])
+        def generate_seeded(seeds):
+            latents = _seeded_normal(seeds, latent_dim)
+            return {"images": images_of(latents), "latents": latents}
+
+    return (network,), {"serving_default": generate, "generate": generate, "generate_seeded": generate_seeded}
+
+
+def _cyclegan_functions(model):
+    functions = {}
+    for direction, network in (("a2b", model.generator_a2b), ("b2a", model.generator_b2a)):
+        float_fn, uint8_fn, png_fn = _translators(network, model.image_shape)
+        functions[f"translate_{direction}"] = float_fn
+        functions[f"translate_{direction}_uint8"] = uint8_fn
+        functions[f"translate_{direction}_png"] = png_fn
+    ordered = {key: functions[key] for key in SIGNATURES["CycleGAN"][1:]}
+    return (model.generator_a2b, model.generator_b2a), {"serving_default": functions["translate_a2b"], **ordered}
+
+
+def _translators(network, image_shape):
+    """Float, uint8 and encoded-image translators through one generator (images in [0, 1] at its ends)."""
+    import tensorflow as tf
+
+    height, width, channels = image_shape
+
+    def translated(images):
+        # ReflectionPadding2D's MirrorPad refuses an empty batch; answer one with an empty batch.
+        return tf.cond(
+            tf.shape(images)[0] > 0,
+            lambda: (network(images * 2.0 - 1.0, training=False) + 1.0) / 2.0,
+            lambda: tf.zeros_like(images),
+        )
+
+    def to_uint8(images):
+        return tf.cast(tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0), tf.uint8)
+
+    @tf.function(input_signature=[_spec(image_shape, tf.float32, "images")])
+    def translate(images):
+        return {"images": translated(images)}
+
+    @tf.function(input_signature=[_spec(image_shape, tf.uint8, "images")])
+    def translate_uint8(images):
+        return {"images": to_uint8(translated(tf.cast(images, tf.float32) / 255.0))}
+
+    def decode(encoded):
+        # Through RGB: GIF and BMP decode to no single channel, and ITU-R 601 luma is what PIL (`kerasgen
+        # translate`) uses; PNG alpha is dropped.
+        image = tf.io.decode_image(
+            encoded, channels=channels if channels not in (1, 3) else 3, dtype=tf.uint8, expand_animations=False
+        )
+        size = tf.shape(image)[:2]
+        pixels = tf.cast(image, tf.float32) / 255.0
+        if channels == 1:
+            pixels = tf.tensordot(pixels, tf.constant(LUMA), axes=1)[..., None]
+        resized = tf.image.resize(pixels, [height, width], method="bilinear", antialias=True)
+        return tf.clip_by_value(resized, 0.0, 1.0), size
+
+    def encode(image_and_size):
+        image, size = image_and_size
+        restored = tf.image.resize(image, size, method="bilinear", antialias=True)
+        return tf.io.encode_png(to_uint8(restored))
+
+    @tf.function(input_signature=[_spec((), tf.string, "image_bytes")])
+    def translate_png(image_bytes):
+        images, sizes = tf.map_fn(
+            decode,
+            image_bytes,
+            fn_output_signature=(tf.TensorSpec(image_shape, tf.float32), tf.TensorSpec([2], tf.int32)),
+        )
+        outputs = translated(images)
+        return {"png_bytes": tf.map_fn(encode, (outputs, sizes), fn_output_signature=tf.TensorSpec([], tf.string))}
+
+    return translate, translate_uint8, translate_png
+
+
+def _classifier_functions(model):
+    import tensorflow as tf
+
+    feature_network, output_layer = model.feature_network, model.output_layer
+    images_spec = _spec(model.image_shape, tf.float32, "images")
+
+    @tf.function(input_signature=[images_spec])
+    def classify(images):
+        probabilities = output_layer(feature_network(images, training=False))
+        return {"probabilities": probabilities, "labels": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
+
+    @tf.function(input_signature=[images_spec])
+    def features(images):
+        return {"features": feature_network(images, training=False)}
+
+    return (feature_network, output_layer), {"serving_default": classify, "classify": classify, "features": features}
+
+
+def model_folders(base="saved_models"):
+    """Folders under `base` that TF Serving can serve: with an integer subfolder holding `saved_model.pb`.
+
+    Example:
+        >>> [path.name for path in model_folders("saved_models")]
+        ['vae.mnist']
+    """
+    base = pathlib.Path(base)
+    if not base.is_dir():
+        raise UserError(f"{str(base)!r} is not a folder.")
+    return [
+        folder
+        for folder in sorted(base.iterdir())
+        if folder.is_dir()
+        and not folder.name.startswith(".")
+        and any((folder / str(number) / "saved_model.pb").is_file() for number in versions(folder))
+    ]
+
+
+def _quoted(text):
+    """A protobuf text-format string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def serving_config(base="saved_models", root=None):
+    """A TF Serving `--model_config_file` (text format) naming every model folder under `base`.
+
+    Args:
+        base: the folder of model folders.
+        root: the base folder as the server sees it (e.g. `/models` inside the
+            Docker image); default the absolute path of `base`.
+
+    Example:
+        >>> print(serving_config("saved_models", root="/models"))
+        model_config_list {
+          config {
+            name: "vae.mnist"
+            base_path: "/models/vae.mnist"
+            model_platform: "tensorflow"
+          }
+        }
+    """
+    folders = model_folders(base)
+    if not folders:
+        raise UserError(f"No exported models under {str(base)!r}; run `kerasgen export NAME --base {base}` first.")
+    root = str(pathlib.Path(base).resolve()) if root is None else str(root).rstrip("/") or "/"
+    lines = ["model_config_list {"]
+    for folder in folders:
+        lines += [
+            "  config {",
+            f"    name: {_quoted(folder.name)}",
+            f"    base_path: {_quoted(root.rstrip('/') + '/' + folder.name)}",
+            '    model_platform: "tensorflow"',
+            "  }",
+        ]
+    return "\n".join([*lines, "}", ""])
+
+
+def write_serving_config(path, base="saved_models", root=None):
+    """Write `serving_config(base, root)` to `path` atomically; returns the path.
+
+    Example:
+        >>> write_serving_config("saved_models/models.config", "saved_models", root="/models")
+    """
+    text = serving_config(base, root)
+    path = pathlib.Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, text)
+    except OSError as error:
+        raise UserError(f"Cannot write {str(path)!r}: {error.strerror}.") from None
+    return path
+
+
+def docker_command(version_dir):
+    """The `docker run tensorflow/serving` line that serves the model of a version folder over REST.
+
+    Example:
+        >>> print(docker_command("saved_models/vae.mnist/1"))
+        docker run -p 8501:8501 -v /home/me/saved_models/vae.mnist:/models/vae.mnist -e MODEL_NAME=vae.mnist \
+            tensorflow/serving
+    """
+    model_dir = pathlib.Path(version_dir).resolve().parent
+    name = model_dir.name
+    volume = shlex.quote(f"{model_dir}:/models/{name}")
+    return f"docker run -p 8501:8501 -v {volume} -e MODEL_NAME={name} tensorflow/serving"
