@@ -220,7 +220,15 @@ def classifier(out, **options):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/cyclegan].")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
-def cyclegan(out, generator, channels, **options):
+@click.option(
+    "--export-base",
+    type=click.Path(file_okay=False),
+    default="saved_models",
+    show_default=True,
+    help="At the end, export a SavedModel for TF Serving to EXPORT_BASE/NAME/VERSION/ (NAME: the --out folder's).",
+)
+@click.option("--no-export", is_flag=True, help="Do not export a SavedModel.")
+def cyclegan(out, generator, channels, export_base, no_export, **options):
     """Train a CycleGAN (default: UCI digits <-> MNIST digits, 32x32, about 15 minutes on 2 CPU cores)."""
     from kerasgen.cli import resolved_command
     from kerasgen.training import train_cyclegan
@@ -236,4 +244,10 @@ def cyclegan(out, generator, channels, **options):
         **options,
     )
     click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
+    if not no_export:
+        from kerasgen import export
+
+        version = export.export(folder, base=export_base)
+        click.echo(f"SavedModel: {version}/  (signatures translate_a2b, translate_b2a, *_uint8, *_png)")
+        click.echo(f"Serve it with: {export.docker_command(version)}")
     click.echo(f"Next: kerasgen translate {folder} IMAGE_OR_FOLDER --direction a2b -o translated/")

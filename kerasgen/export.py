@@ -53,12 +53,8 @@ SIGNATURES = {
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 VERSION_PATTERN = re.compile(r"[0-9]+")
 TEMPORARY_PREFIX = ".tmp-export-"
-SEED_MODULUS = 2**31 - 2
-LUMA = (
-    0.299,
-    0.587,
-    0.114,
-)  # ITU-R 601-2, as PIL's convert("L")  # Keras's TensorFlow backend folds int seeds into int32 with this modulus
+SEED_MODULUS = 2**31 - 2  # Keras's TensorFlow backend folds an int seed into int32 with this modulus
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as PIL's convert("L")
 
 
 def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=False):
@@ -328,10 +324,13 @@ def _vae_functions(model):
 def _checked_labels(labels, batch, num_classes):
     import tensorflow as tf
 
-    tf.debugging.assert_equal(tf.shape(labels)[0], batch, message="labels must have one entry per image")
-    tf.debugging.assert_non_negative(labels, message=f"labels must be in [0, {num_classes})")
-    tf.debugging.assert_less(labels, num_classes, message=f"labels must be in [0, {num_classes})")
-    return labels
+    checks = [
+        tf.debugging.assert_equal(tf.shape(labels)[0], batch, message="labels must have one entry per image"),
+        tf.debugging.assert_non_negative(labels, message=f"labels must be in [0, {num_classes})"),
+        tf.debugging.assert_less(labels, num_classes, message=f"labels must be in [0, {num_classes})"),
+    ]
+    with tf.control_dependencies(checks):  # before the embedding's gather, which fails (CPU) or gives zeros (GPU)
+        return tf.identity(labels)
 
 
 def _gan_functions(model):

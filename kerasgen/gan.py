@@ -96,12 +96,20 @@ class GAN(keras.Model):
     def build(self, input_shape=None):
         """Marks the model built (its networks are built in `__init__`)."""
 
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, loss=None, **kwargs):
         """Set both optimizers (default Adam(2e-4, beta_1=0.5), as in DCGAN) and build them.
 
         Building them now lets `load_weights` restore their state instead of
-        skipping it.
+        skipping it. `loss`, if given, replaces the adversarial loss chosen in
+        the constructor (one of `gan_losses.LOSSES`).
+
+        Example:
+            >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), loss="hinge")
         """
+        if loss is not None:
+            if loss not in gan_losses.LOSSES:
+                raise ValueError(f"loss must be one of {gan_losses.LOSSES}. Received: loss={loss!r}")
+            self.adversarial_loss = loss
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)

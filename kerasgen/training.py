@@ -87,7 +87,9 @@ class SampleGrid(keras.callbacks.Callback):
             import tensorflow as tf
 
             with tf.summary.create_file_writer(str(self.log_dir)).as_default():
-                tf.summary.image("samples", imaging.grid(batch, columns)[None, ..., None], step=epoch + 1)
+                picture = imaging.grid(batch, columns)
+                picture = picture[None, ..., None] if picture.ndim == 2 else picture[None]
+                tf.summary.image("samples", picture, step=epoch + 1)
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

@@ -215,8 +215,9 @@ TINY_CYCLEGAN = [
 @pytest.fixture(scope="module")
 def cyclegan_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "cyclegan"
-    result = invoke("train", "cyclegan", "--out", out, *TINY_CYCLEGAN)
+    result = invoke("train", "cyclegan", "--out", out, "--export-base", out.parent / "served", *TINY_CYCLEGAN)
     assert result.exit_code == 0, result.output
+    assert "Serve it with: docker run" in result.output
     return out
 
 
@@ -229,6 +230,7 @@ def test_train_cyclegan_writes_a_complete_folder(cyclegan_folder):
     assert "constant for 2 steps, then linear to 0 over 2" in card["training"]["optimizer"]
     for path in ("model.weights.h5", "checkpoint.weights.h5", "samples/epoch_002.png"):
         assert (cyclegan_folder / path).is_file()
+    assert (cyclegan_folder.parent / "served" / "cyclegan" / "1" / "saved_model.pb").is_file()
     # six rows (A, G(A), F(G(A)), B, F(B), G(F(B))) of eight 16-pixel digits, scaled by 2
     assert Image.open(cyclegan_folder / "samples.png").size == (2 * (8 * 17 + 1), 2 * (6 * 17 + 1))
 
@@ -284,3 +286,18 @@ def test_cyclegan_mistakes_print_one_line_and_exit_2(args, message, cyclegan_fol
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
     assert not (tmp_path / "out" / "card.json").exists()
+
+
+def test_train_cyclegan_on_a_photo_folder_layout(image_folder, tmp_path):
+    import shutil
+
+    layout = tmp_path / "photos"
+    for part in ("trainA", "trainB", "testA", "testB"):
+        shutil.copytree(image_folder, layout / part)
+    options = ["--image-size", "16", "--generator-filters", "4", "--residual-blocks", "1"]
+    options += ["--discriminator-filters", "4", "--steps-per-epoch", "1", "--epochs", "1", "--batch-size", "2"]
+    result = invoke("train", "cyclegan", "--data", layout, "--out", tmp_path / "out", "--no-export", *options)
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "out" / "card.json").read_text())
+    assert card["config"]["image_shape"] == [16, 16, 3] and card["data"]["images"] == {"a": 12, "b": 12}
+    assert card["data"]["augmentation"].startswith("resize to 286/256")

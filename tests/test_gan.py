@@ -118,3 +118,12 @@ def test_config_round_trip_keras_file_and_both_optimizers_survive(batch16, tmp_p
 def test_bad_hyperparameters(options, message):
     with pytest.raises(ValueError, match=message):
         GAN(**{**TINY, **options})
+
+
+def test_compile_can_choose_the_loss(batch16):
+    keras.utils.set_random_seed(0)
+    model = GAN(**TINY)
+    model.compile(loss="hinge")
+    assert model.adversarial_loss == "hinge" and model.get_config()["loss"] == "hinge"
+    with pytest.raises(ValueError, match="loss must be one of"):
+        model.compile(loss="bogus")
