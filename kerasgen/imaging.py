@@ -143,9 +143,8 @@ def save_preview(model, card_data, path, count=64, seed=0):
         except UserError:  # a folder without testA/ testB/
             pair = data.load_unpaired(source, "train", size, channels)
         columns = max(1, count // 6)
-        return save_grid(
-            *translation_rows(model, *(data.to_unit_range(data.fixed_subset(x, columns)) for x in pair)), path
-        )
+        batch, columns = translation_rows(model, *(data.to_unit_range(data.fixed_subset(x, columns)) for x in pair))
+        return save_grid(batch, path, columns)
     if hasattr(model, "features"):
         count = 32 * model.num_classes  # enough held-out images to fill every row
     if not hasattr(model, "sample"):

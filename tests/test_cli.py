@@ -301,3 +301,11 @@ def test_train_cyclegan_on_a_photo_folder_layout(image_folder, tmp_path):
     card = json.loads((tmp_path / "out" / "card.json").read_text())
     assert card["config"]["image_shape"] == [16, 16, 3] and card["data"]["images"] == {"a": 12, "b": 12}
     assert card["data"]["augmentation"].startswith("resize to 286/256")
+
+
+def test_sample_of_a_cyclegan_shows_held_out_translations(cyclegan_folder, tmp_path):
+    from PIL import Image
+
+    result = invoke("sample", cyclegan_folder, "-n", "24", "-o", tmp_path / "grid.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "grid.png").size == (2 * (4 * 17 + 1), 2 * (6 * 17 + 1))
