@@ -257,7 +257,7 @@ def train(
 def train_cyclegan(
     out,
     data_source="digits",
-    epochs=5,
+    epochs=2,
     batch_size=8,
     learning_rate=2e-4,
     decay_epochs=None,
