@@ -211,10 +211,11 @@ def gan_figures(model, classifier, train, heldout, count=GENERATED_IMAGES, seed=
         raise UserError(
             f"The classifier measures {classifier.image_shape} images; this GAN makes {generated.shape[1:]}."
         )
-    probabilities = classifier.predict(generated, batch_size=500, verbose=0)
+    generated_features = classifier.features(generated)
+    probabilities = np.asarray(classifier.output_layer(generated_features))
     predicted = np.argmax(probabilities, axis=-1)
     heldout_features = classifier.features(heldout)
-    fid = frechet_distance(classifier.features(generated), heldout_features)
+    fid = frechet_distance(generated_features, heldout_features)
     floor = frechet_distance(classifier.features(data.fixed_subset(train, FLOOR_IMAGES)), heldout_features)
     shares = np.bincount(predicted, minlength=classifier.num_classes) / count
     validation = data.fixed_subset(train, FLOOR_IMAGES, seed=1)

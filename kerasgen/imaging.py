@@ -156,6 +156,14 @@ def save_preview(model, card_data, path, count=64, seed=0):
     return save_grid(batch, path, columns)
 
 
+def _resized(image, size):
+    """A uint8 (H, W, C) image resized (bilinear) to (size, size, C), as `data.read_image` resizes."""
+    from PIL import Image
+
+    picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    return np.asarray(picture.resize((size, size), Image.BILINEAR)).reshape(size, size, image.shape[-1])
+
+
 def translate_files(model, inputs, direction, out_dir):
     """Translate image files and folders with a CycleGAN; write PNGs of each input's own size.
 
@@ -183,7 +191,7 @@ def translate_files(model, inputs, direction, out_dir):
             raise UserError(f"Input {str(source)!r} does not exist.")
     size, channels = model.image_shape[0], model.image_shape[2]
     originals = [data.read_image(path, channels) for path, _ in jobs]  # every input is read before anything is written
-    resized = np.stack([data.read_image(path, channels, size) for path, _ in jobs])
+    resized = np.stack([_resized(image, size) for image in originals])
     translated = model.translate(resized, direction)
     written = []
     for (_, relative), original, image in zip(jobs, originals, translated, strict=True):
