@@ -37,9 +37,14 @@ def export(name_or_dir, base, name, version, overwrite, serving_config, config_r
     if name_or_dir is None and (name or version or overwrite):
         raise click.UsageError("--name, --version and --overwrite need a zoo entry or model folder to export.")
     from kerasgen import export as exporting
+    from kerasgen.errors import UserError
+    from kerasgen.files import cannot_write
 
     if name_or_dir is not None:
-        path = exporting.export(name_or_dir, base=base, name=name, version=version, overwrite=overwrite)
+        try:
+            path = exporting.export(name_or_dir, base=base, name=name, version=version, overwrite=overwrite)
+        except OSError as error:  # e.g. a full disk while writing the SavedModel; the export cleaned up after itself
+            raise UserError(cannot_write(base, error)) from None
         click.echo(f"Exported {name_or_dir} to {path}/")
         click.echo(f"Serve it with: {exporting.docker_command(path)}")
     if serving_config is not None:

@@ -39,7 +39,36 @@ def data_options(epochs, max_shift, learning_rate=1e-3, batch_size=128):
         ),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/FAMILY]."),
-        click.option("--overwrite", is_flag=True, help="Replace a model already in --out."),
+        click.option(
+            "--overwrite", is_flag=True, help="Replace a model already in --out (or restart its unfinished run)."
+        ),
+        *run_options(),
+    ]
+
+
+def run_options():
+    """Options of every family: checkpoints, determinism, distribution."""
+    return [
+        click.option(
+            "--checkpoint-every",
+            type=click.IntRange(min=1),
+            default=200,
+            show_default=True,
+            help="Steps between checkpoints (one is also written after every epoch). "
+            "Rerunning a command resumes its unfinished run.",
+        ),
+        click.option(
+            "--deterministic",
+            is_flag=True,
+            help="Deterministic TensorFlow ops: a resumed run ends with the weights of an uninterrupted one.",
+        ),
+        click.option(
+            "--strategy",
+            type=click.Choice(["default", "mirrored", "multiworker"]),
+            default="default",
+            show_default=True,
+            help="tf.distribute: mirrored over all local GPUs/devices, or multiworker from TF_CONFIG.",
+        ),
     ]
 
 
@@ -89,6 +118,9 @@ def run(family, out, **options):
     context = click.get_current_context()
     context.params["out"] = out
     folder = train(family, out, command=resolved_command(context), **options)
+    if folder is None:
+        click.echo("Worker done (the chief writes the model folder).")
+        return
     click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
     click.echo(f"Next: kerasgen evaluate {folder}  |  kerasgen sample {folder} -o grid.png")
 
@@ -219,7 +251,8 @@ def classifier(out, **options):
 @click.option("--pool-size", type=click.IntRange(min=0), default=50, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/cyclegan].")
-@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in --out (or restart its unfinished run).")
+@with_options(run_options())
 @click.option(
     "--export-base",
     type=click.Path(file_okay=False),
@@ -243,11 +276,19 @@ def cyclegan(out, generator, channels, export_base, no_export, **options):
         command=resolved_command(context),
         **options,
     )
+    if folder is None:
+        click.echo("Worker done (the chief writes the model folder and the export).")
+        return
     click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
     if not no_export:
         from kerasgen import export
+        from kerasgen.errors import UserError
+        from kerasgen.files import cannot_write
 
-        version = export.export(folder, base=export_base)
+        try:
+            version = export.export(folder, base=export_base)
+        except OSError as error:  # e.g. a full disk while writing the SavedModel; the export cleaned up after itself
+            raise UserError(cannot_write(export_base, error)) from None
         click.echo(f"SavedModel: {version}/  (signatures translate_a2b, translate_b2a, *_uint8, *_png)")
         click.echo(f"Serve it with: {export.docker_command(version)}")
     click.echo(f"Next: kerasgen translate {folder} IMAGE_OR_FOLDER --direction a2b -o translated/")

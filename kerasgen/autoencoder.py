@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from kerasgen.distribute import reducible_logs, scale_loss_for_replicas
 from kerasgen.networks import build_decoder, build_encoder_body
 
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "squared_error")
@@ -18,6 +19,10 @@ class AutoEncoder(keras.Model):
     pixels and averaged over the batch. Besides `loss`, training reports
     `squared_error`: the summed squared error per image, the figure that paper
     gives for MNIST.
+
+    Under a distribution strategy, each dataset batch is the global batch:
+    every replica scales its loss by the number of replicas before
+    differentiating, so one step is a step on the mean over the global batch.
 
     Args:
         image_shape: `(height, width, channels)` of the inputs.
@@ -109,13 +114,14 @@ class AutoEncoder(keras.Model):
     def _update_metrics(self, loss, squared_error):
         self.loss_tracker.update_state(loss)
         self.squared_error_tracker.update_state(squared_error)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return reducible_logs({metric.name: metric.result() for metric in self.metrics})
 
     def train_step(self, data):
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss, squared_error = self._batch_losses(images, training=True)
-        gradients = tape.gradient(loss, self.trainable_weights)
+            scaled_loss = scale_loss_for_replicas(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._update_metrics(loss, squared_error)
 

@@ -1,6 +1,32 @@
 """A small convolutional digit classifier: the measuring instrument for generated digits."""
 
 import keras
+from keras import ops
+
+from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class GlobalBatchDropout(keras.layers.Dropout):
+    """`keras.layers.Dropout` whose mask, under a distribution strategy, is cut from one global-batch mask.
+
+    Keras's dropout draws the same mask on every replica (the seed state is
+    mirrored). This layer has each replica take its rows of one mask drawn
+    for the global batch, so replicas drop different units and training
+    drops what it would on one device. With one replica it is Keras's
+    dropout, number for number.
+
+    Example:
+        >>> dropped = GlobalBatchDropout(0.4, seed=0)(features, training=True)
+    """
+
+    def call(self, inputs, training=False):
+        if not training or not self.rate or self.noise_shape is not None or num_replicas() == 1:
+            return super().call(inputs, training=training)
+        noise = draw_for_replica_batch(
+            lambda shape: keras.random.uniform(shape, seed=self.seed_generator, dtype=inputs.dtype), ops.shape(inputs)
+        )
+        return inputs * (1.0 / (1.0 - self.rate)) * ops.cast(noise >= self.rate, inputs.dtype)
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -11,7 +37,9 @@ class Classifier(keras.Model):
     measures the Frechet distance of generated digits to real ones
     ("MNIST FID"), and the confidence and class of generated or translated
     digits. It trains with the usual `compile`/`fit` on `(images, labels)`
-    batches, images in [0, 1].
+    batches, images in [0, 1]. Under a distribution strategy Keras's own
+    `train_step` scales the loss by the global batch; the dropout masks of the
+    replicas are cut from one global-batch mask (`GlobalBatchDropout`).
 
     Args:
         image_shape: `(height, width, channels)` of the images.
@@ -47,7 +75,7 @@ class Classifier(keras.Model):
             ]
         layers += [keras.layers.Flatten(), keras.layers.Dense(feature_units, activation="relu")]
         self.feature_network = keras.Sequential(layers, name="features")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dropout_layer = GlobalBatchDropout(dropout)
         self.output_layer = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")
         self.build((None, *self.image_shape))
 
@@ -58,6 +86,12 @@ class Classifier(keras.Model):
     def call(self, images, training=False):
         """Class probabilities of images in [0, 1]."""
         return self.output_layer(self.dropout_layer(self.feature_network(images, training=training), training=training))
+
+    def train_step(self, data):
+        return reducible_logs(super().train_step(data))
+
+    def test_step(self, data):
+        return reducible_logs(super().test_step(data))
 
     def features(self, images, batch_size=500):
         """Penultimate-layer features of images in [0, 1], as a numpy array.

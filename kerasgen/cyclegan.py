@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen import gan_losses
+from kerasgen.distribute import gather_replica_batches, reducible_logs, scale_loss_for_replicas
 from kerasgen.networks import (
     build_patchgan_discriminator,
     build_resnet_generator,
@@ -104,6 +105,14 @@ class ImagePool(keras.layers.Layer):
     pool lives in non-trainable variables, so it works inside a compiled
     (graph or XLA) `train_step` and is saved with the weights.
 
+    Under a distribution strategy there is one pool, the same on every
+    replica: each replica gathers the fakes of all replicas (the global
+    batch, in replica order), runs the queries above on them with the shared
+    seed state, and keeps the rows of its own images. The pool thus goes
+    through exactly the states it would on one device, its copies never
+    diverge (the variables also take the first replica's value on update),
+    and the swaps of different replicas' images are independent draws.
+
     Args:
         pool_size: images kept; 0 returns every batch unchanged.
         seed: seed of the random draws.
@@ -123,13 +132,31 @@ class ImagePool(keras.layers.Layer):
 
     def build(self, input_shape):
         self.stored = self.add_weight(
-            shape=(self.pool_size, *input_shape[1:]), initializer="zeros", trainable=False, name="stored"
+            shape=(self.pool_size, *input_shape[1:]),
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="stored",
         )
-        self.filled = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False, name="filled")
+        self.filled = self.add_weight(
+            shape=(),
+            initializer="zeros",
+            dtype="int32",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="filled",
+        )
 
     def call(self, images):
         if not self.pool_size:
             return images
+        every_replicas_images, offset = gather_replica_batches(images)
+        outputs = self._query(every_replicas_images)
+        if every_replicas_images is images:
+            return outputs
+        return outputs[offset : offset + ops.shape(images)[0]]
+
+    def _query(self, images):
         batch = ops.shape(images)[0]
         swaps = keras.random.uniform((batch,), seed=self.seed_generator) < 0.5
         slots = keras.random.randint((batch,), 0, self.pool_size, seed=self.seed_generator)
@@ -187,6 +214,11 @@ class CycleGAN(keras.Model):
     `g_b2a_optimizer`, `d_a_optimizer`, `d_b_optimizer`); Adam's updates are
     per weight, so this is the paper's one optimizer per pair of networks, with
     every state in the checkpoint.
+
+    Under a distribution strategy (build and compile in its scope), each
+    dataset batch is the global batch: replicas scale their losses by the
+    number of replicas, so the summed gradients are those of the global
+    batch's mean, and share one pool per domain (see `ImagePool`).
 
     Args:
         image_shape: `(height, width, channels)` of both domains; sides divisible by 4, at least 8.
@@ -394,8 +426,9 @@ class CycleGAN(keras.Model):
             )
             identity_loss = self._identity_loss(real_a, real_b)
             total = a2b_loss + b2a_loss + self.lambda_cycle * (cycle_loss + self.lambda_identity * identity_loss)
+            scaled_total = scale_loss_for_replicas(total)
         weights_a2b, weights_b2a = self.generator_a2b.trainable_weights, self.generator_b2a.trainable_weights
-        gradients = tape.gradient(total, weights_a2b + weights_b2a)
+        gradients = tape.gradient(scaled_total, weights_a2b + weights_b2a)
         self.g_a2b_optimizer.apply(gradients[: len(weights_a2b)], weights_a2b)
         self.g_b2a_optimizer.apply(gradients[len(weights_a2b) :], weights_b2a)
         return fake_a, fake_b, (total, a2b_loss, b2a_loss, cycle_loss, identity_loss)
@@ -406,7 +439,8 @@ class CycleGAN(keras.Model):
             fake_scores = discriminator(fake, training=True)
             loss = gan_losses.discriminator_loss(self.adversarial_loss, real_scores, fake_scores)
             loss = 0.5 * self._adversarial_scale() * loss
-        gradients = tape.gradient(loss, discriminator.trainable_weights)
+            scaled_loss = scale_loss_for_replicas(loss)
+        gradients = tape.gradient(scaled_loss, discriminator.trainable_weights)
         optimizer.apply(gradients, discriminator.trainable_weights)
         return loss
 
@@ -421,7 +455,7 @@ class CycleGAN(keras.Model):
         d_b_loss = self._discriminator_step(self.discriminator_b, self.d_b_optimizer, real_b, self.pool_b(fake_b))
         for tracker, value in zip(self.trackers, (*generator_losses, d_a_loss, d_b_loss), strict=True):
             tracker.update_state(value)
-        return {tracker.name: tracker.result() for tracker in self.trackers}
+        return reducible_logs({tracker.name: tracker.result() for tracker in self.trackers})
 
     def get_config(self):
         config = super().get_config()

@@ -15,6 +15,15 @@ Sources, all resolved by `load_images(name, split)`:
   dataset to be downloaded or prepared already.
 * a folder path: every png/jpg/jpeg/bmp/gif below it, in sorted order.
 
+Reading image files (`read_image`): any Pillow mode is converted to the
+requested channels: 16-bit PNGs are scaled (65535 reads as 255, not clipped),
+RGBA and LA lose their alpha, CMYK and palette images become RGB or grey.
+Files with other suffixes and hidden files or folders (names starting with
+`.`, such as macOS `._*` files or `.ipynb_checkpoints/`) are skipped. A file
+that cannot be decoded (truncated, not an image) or that has more than
+`MAX_IMAGE_PIXELS` pixels is refused with a `UserError` naming it; the size is
+checked before any pixel is decoded.
+
 Unpaired sources for CycleGAN, resolved by `load_unpaired(source, split)`:
 
 * `digits` (default): domain A is the UCI digits, domain B the MNIST-10k
@@ -29,6 +38,8 @@ importing this module stays cheap.
 
 import hashlib
 import pathlib
+import re
+import warnings
 
 import numpy as np
 
@@ -42,6 +53,16 @@ MNIST_HELDOUT = 1000
 UCI_HELDOUT = 300
 UNPAIRED_SPLITS = ("train", "test", "heldout")
 UNPAIRED_FOLDERS = ("trainA", "trainB", "testA", "testB")
+MAX_IMAGE_PIXELS = 64_000_000
+"""Images with more pixels (width x height) are refused before they are decoded.
+
+A guard against decompression bombs: a PNG of 100 bytes can declare a
+gigapixel image that needs gigabytes to decode. 64 megapixels admits 8K frames
+(33 MP) and 48 or 50 MP camera photos; set `kerasgen.data.MAX_IMAGE_PIXELS`
+higher to read larger images (Pillow's own limit, `PIL.Image.MAX_IMAGE_PIXELS`
+times 2, still applies).
+"""
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # how Pillow opens 16-bit grey PNGs
 
 
 def _split(count, heldout_count, split):
@@ -110,15 +131,26 @@ def load_uci_digits(split="train", size=32):
 
 
 def list_image_files(folder):
-    """Sorted image files below `folder`; a clear error if there are none."""
+    """Sorted image files below `folder` (by suffix, hidden files and folders skipped); a clear error if none.
+
+    Example:
+        >>> list_image_files("my_digits/")
+        [PosixPath('my_digits/0.png'), PosixPath('my_digits/more/1.jpg')]
+    """
     folder = pathlib.Path(folder)
     if not folder.exists():
         raise UserError(f"Data path {str(folder)!r} does not exist.")
     if not folder.is_dir():
         raise UserError(f"Data path {str(folder)!r} is not a folder of images.")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    )
     if not files:
-        raise UserError(f"No images ({', '.join(IMAGE_SUFFIXES)}) found in {str(folder)!r}.")
+        raise UserError(f"No images ({', '.join(IMAGE_SUFFIXES)}, hidden files skipped) found in {str(folder)!r}.")
     return files
 
 
@@ -143,24 +175,57 @@ def load_image_folder(folder, size, channels=1):
 def read_image(path, channels=1, size=None):
     """One image file as a uint8 array (H, W, channels), converted from any mode, resized if `size` is given.
 
+    16-bit images are scaled to 8 bits (65535 reads as 255); alpha is dropped;
+    CMYK, palette and 1-bit images are converted to grey or RGB.
+
     Raises:
-        UserError: naming the file, if it is not a readable image.
+        UserError: naming the file, if it is not a readable image or has more
+            than `MAX_IMAGE_PIXELS` pixels (checked before decoding).
 
     Example:
         >>> read_image("digit.png", channels=1).shape
         (28, 28, 1)
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit follows
+            picture = Image.open(path)
+        with picture:
+            width, height = picture.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise _too_large(path, f"{width} x {height} = {width * height:,}")
+            picture = _converted(picture, channels)
             if size:
-                image = image.resize((size, size), Image.BILINEAR)
-            array = np.asarray(image)
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
-        raise UserError(f"Cannot read image {str(path)!r}: {error}") from None
+                picture = picture.resize((size, size), Image.BILINEAR)
+            array = np.asarray(picture)
+    except Image.DecompressionBombError as error:  # beyond Pillow's own limit: Image.open refused it
+        count = re.search(r"\((\d+) pixels\)", str(error))
+        raise _too_large(path, f"{int(count[1]):,}" if count else "too many") from None
+    except UserError:
+        raise
+    except (OSError, SyntaxError, ValueError) as error:  # Pillow's UnidentifiedImageError is an OSError
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"Cannot read image {str(path)!r}: {reason}. Replace or remove the file.") from None
     return array.reshape(*array.shape[:2], channels)
+
+
+def _too_large(path, size):
+    return UserError(
+        f"Image {str(path)!r} has {size} pixels, more than kerasgen.data.MAX_IMAGE_PIXELS = {MAX_IMAGE_PIXELS:,}; "
+        "shrink it, or raise the limit if you trust the file."
+    )
+
+
+def _converted(picture, channels):
+    """A Pillow image in mode L (channels 1) or RGB (channels 3), 16-bit grey scaled rather than clipped."""
+    from PIL import Image
+
+    if picture.mode in SIXTEEN_BIT_MODES:
+        grey = np.clip(np.asarray(picture, dtype=np.float64), 0, 65535)
+        picture = Image.fromarray(np.round(grey / 257).astype(np.uint8))
+    return picture.convert("L" if channels == 1 else "RGB")
 
 
 def load_tfds(name, split, size, channels=1):
@@ -287,13 +352,70 @@ def load_unpaired(source="digits", split="train", size=32, channels=1, with_labe
     return images_a, images_b
 
 
-def make_unpaired_dataset(images_a, images_b, batch_size, steps_per_epoch=None, seed=0, augment=False, crop_size=None):
+def steps_per_epoch(count, batch_size, drop_remainder=False):
+    """Batches in one pass over `count` images."""
+    return count // batch_size if drop_remainder else -(-count // batch_size)
+
+
+def _permutations(count, seed, first_round=0, rounds=None, shuffle=True):
+    """A dataset of index vectors, one per round: a permutation of `range(count)` keyed by `(seed, round)`.
+
+    Keying each round's order by its number, not by how often the dataset was
+    iterated, is what lets a resumed run see the same batches as an
+    uninterrupted one.
+    """
+    import tensorflow as tf
+
+    indices = tf.range(count, dtype=tf.int64)
+    last = first_round + rounds if rounds is not None else np.iinfo(np.int64).max
+
+    def order(round_number):
+        if not shuffle:
+            return indices
+        return tf.random.experimental.stateless_shuffle(
+            indices, seed=tf.stack([tf.constant(seed, tf.int64), round_number])
+        )
+
+    return tf.data.Dataset.range(first_round, last).map(order)
+
+
+def _shift(batch, max_shift, seed_pair):
+    """Translate each image by its own random offset of up to `max_shift` pixels, filling with 0."""
+    import tensorflow as tf
+
+    count = tf.shape(batch)[0]
+    offsets = tf.random.stateless_uniform((count, 2), seed_pair, -max_shift, max_shift + 1, dtype=tf.int32)
+    offsets = tf.cast(offsets, tf.float32)
+    ones, zeros = tf.ones((count, 1)), tf.zeros((count, 1))
+    transforms = tf.concat([ones, zeros, -offsets[:, :1], zeros, ones, -offsets[:, 1:], zeros, zeros], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=batch,
+        transforms=transforms,
+        output_shape=tf.shape(batch)[1:3],
+        fill_value=0.0,
+        interpolation="NEAREST",
+        fill_mode="CONSTANT",
+    )
+
+
+def make_unpaired_dataset(
+    images_a,
+    images_b,
+    batch_size,
+    steps_per_epoch=None,
+    seed=0,
+    augment=False,
+    crop_size=None,
+    epochs=1,
+    start_step=0,
+):
     """The CycleGAN training pipeline: two domains, shuffled and repeated independently, batched in pairs.
 
     Domains of different sizes are fine: each is reshuffled every time it is
     used up, so an epoch is a fixed number of steps, not a pass over a domain.
-    The dataset is finite (one epoch), so Keras shows a progress bar of known
-    length; every new iteration (epoch) reshuffles both domains.
+    Every batch is a function of the seed and the step's number alone (orders
+    and jitter come from stateless random ops), so a run resumed at
+    `start_step` sees exactly the batches an uninterrupted run would.
 
     Args:
         images_a: uint8 array (N_a, H, W, C) of domain A.
@@ -305,10 +427,13 @@ def make_unpaired_dataset(images_a, images_b, batch_size, steps_per_epoch=None, 
             crop size, random crop, random horizontal flip. Off for digits.
         crop_size: side of the output images; None for the images' own side.
             Without `augment`, images are resized to it.
+        epochs: epochs the dataset holds.
+        start_step: the first step to yield (the steps before it are skipped).
 
     Returns:
-        A `tf.data.Dataset` of `steps_per_epoch` `(batch_a, batch_b)` pairs,
-        float32 in [0, 1]; `len(dataset)` is the number of steps.
+        A `tf.data.Dataset` of `epochs * steps_per_epoch - start_step`
+        `(batch_a, batch_b)` pairs, float32 in [0, 1]; `len(dataset)` is
+        that number.
 
     Example:
         >>> uci, mnist = load_unpaired("digits", "train")
@@ -328,33 +453,50 @@ def make_unpaired_dataset(images_a, images_b, batch_size, steps_per_epoch=None, 
         raise UserError(
             f"Both domains need images of one shape. Received: {images_a.shape[1:]} and {images_b.shape[1:]}"
         )
-    steps = steps_per_epoch or max(1, max(len(images_a), len(images_b)) // batch_size)
+    steps = unpaired_steps_per_epoch(len(images_a), len(images_b), batch_size, steps_per_epoch)
     height, width, channels = images_a.shape[1:]
     crop = crop_size or height
+    load = round(crop * 286 / 256)
 
-    def scale(image):
-        image = tf.cast(image, tf.float32) / 255.0
-        return image if (crop, crop) == (height, width) else tf.image.resize(image, (crop, crop), antialias=True)
+    def scale(images):
+        images = tf.cast(images, tf.float32) / 255.0
+        return images if (crop, crop) == (height, width) else tf.image.resize(images, (crop, crop), antialias=True)
 
-    def jitter(image, seed_pair):
-        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed_pair, 2))
-        load = round(crop * 286 / 256)
-        image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (load, load), method="bicubic")
-        image = tf.image.stateless_random_crop(image, (crop, crop, channels), seed=crop_seed)
-        return tf.clip_by_value(tf.image.stateless_random_flip_left_right(image, seed=flip_seed), 0.0, 1.0)
+    def jitter(images, seed_pair):
+        images = tf.image.resize(tf.cast(images, tf.float32) / 255.0, (load, load), method="bicubic")
+        offsets = tf.random.stateless_uniform((batch_size, 2), seed_pair, 0, load - crop + 1, dtype=tf.int32)
+        rows = offsets[:, :1] + tf.range(crop)
+        columns = offsets[:, 1:] + tf.range(crop)
+        images = tf.gather(tf.gather(images, rows, axis=1, batch_dims=1), columns, axis=2, batch_dims=1)
+        flips = tf.random.stateless_uniform((batch_size, 1, 1, 1), seed_pair + 1) < 0.5
+        return tf.clip_by_value(tf.where(flips, tf.reverse(images, axis=[2]), images), 0.0, 1.0)
 
-    def domain(images, domain_seed):
-        dataset = tf.data.Dataset.from_tensor_slices(images)
-        dataset = dataset.shuffle(len(images), seed=domain_seed, reshuffle_each_iteration=True).repeat()
-        if augment:
-            seeds = tf.data.Dataset.random(seed=domain_seed, rerandomize_each_iteration=True).batch(2)
-            dataset = tf.data.Dataset.zip(dataset, seeds).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            dataset = dataset.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.batch(batch_size, drop_remainder=True)
+    def index_batches(count, domain_seed):
+        indices = _permutations(count, domain_seed).flat_map(tf.data.Dataset.from_tensor_slices)
+        return indices.batch(batch_size, drop_remainder=True)
 
-    dataset = tf.data.Dataset.zip(domain(images_a, seed), domain(images_b, seed + 1))
-    return dataset.take(steps).prefetch(tf.data.AUTOTUNE)
+    pool_a, pool_b = tf.constant(images_a), tf.constant(images_b)
+
+    def batch_pair(step, indices):
+        batches = tf.gather(pool_a, indices[0]), tf.gather(pool_b, indices[1])
+        if not augment:
+            return tuple(scale(batch) for batch in batches)
+        return tuple(
+            jitter(batch, tf.stack([tf.constant(seed + domain, tf.int64), step]))
+            for domain, batch in enumerate(batches)
+        )
+
+    dataset = tf.data.Dataset.zip(index_batches(len(images_a), seed), index_batches(len(images_b), seed + 1))
+    remaining = max(0, epochs * steps - start_step)
+    dataset = dataset.skip(start_step).take(remaining).apply(tf.data.experimental.assert_cardinality(remaining))
+    dataset = dataset.enumerate(start_step)
+    dataset = dataset.map(lambda step, indices: batch_pair(step, indices), num_parallel_calls=tf.data.AUTOTUNE)
+    return _shard_by_data(dataset).prefetch(tf.data.AUTOTUNE)
+
+
+def unpaired_steps_per_epoch(count_a, count_b, batch_size, steps_per_epoch=None):
+    """Steps of a CycleGAN epoch: `steps_per_epoch`, or the larger domain's size over `batch_size`."""
+    return steps_per_epoch or max(1, max(count_a, count_b) // batch_size)
 
 
 def _resize(images, size):
@@ -376,23 +518,37 @@ def to_unit_range(images):
     return np.asarray(images, dtype=np.float32) / 255.0
 
 
-def _on_images(item, function):
-    """Apply `function` to the images of a dataset element `(images,)` or `(images, labels)`."""
-    return function(item[0]) if len(item) == 1 else (function(item[0]), *item[1:])
+def make_dataset(
+    images,
+    batch_size,
+    shuffle=True,
+    seed=0,
+    drop_remainder=False,
+    max_shift=0,
+    labels=None,
+    epochs=None,
+    start_step=0,
+):
+    """The training pipeline: shuffle, batch, scale to [0, 1], augment, prefetch.
 
-
-def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False, max_shift=0, labels=None):
-    """The training pipeline: scale to [0, 1], cache, shuffle, batch, augment, prefetch.
+    With `epochs`, the dataset holds that many epochs and every batch is a
+    function of the seed and the step's number alone (each epoch's order and
+    each step's shifts come from stateless random ops): a run resumed at
+    `start_step` sees exactly the batches an uninterrupted run would. Without
+    it, the dataset is one epoch, reshuffled each time it is iterated.
 
     Args:
         images: uint8 array (N, H, W, C), already at the model's size.
         batch_size: images per batch.
-        shuffle: reshuffle every epoch (seeded).
-        seed: shuffle seed.
+        shuffle: shuffle every epoch (seeded).
+        seed: seed of the shuffles and shifts.
         drop_remainder: drop a last, smaller batch (keeps XLA shapes static).
         max_shift: if positive, translate every image by a random offset of
             up to this many pixels each way (augmentation for small datasets).
         labels: if given, batches are `(images, labels)` pairs.
+        epochs: number of epochs the dataset holds; None for one, reshuffled
+            on every iteration.
+        start_step: with `epochs`, the first step to yield.
 
     Returns:
         A `tf.data.Dataset` of float32 batches in [0, 1] (with int32 labels).
@@ -405,24 +561,35 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, drop_remainder=False,
 
     if batch_size < 1:
         raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
-    dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, np.asarray(labels, np.int32)))
-    dataset = dataset.map(
-        lambda *item: _on_images(item, lambda image: tf.cast(image, tf.float32) / 255.0),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    dataset = dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    if max_shift:
-        import keras
+    count = len(images)
+    if epochs is None:
+        orders = tf.data.Dataset.range(count)
+        if shuffle:
+            orders = orders.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        index_batches = orders.batch(batch_size, drop_remainder=drop_remainder)
+    else:
+        first_epoch, skipped = divmod(start_step, steps_per_epoch(count, batch_size, drop_remainder))
+        orders = _permutations(count, seed, first_epoch, max(0, epochs - first_epoch), shuffle)
+        index_batches = orders.flat_map(
+            lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
+        ).skip(skipped)
+    pool = tf.constant(images)
+    label_pool = None if labels is None else tf.constant(np.asarray(labels, np.int32))
 
-        height, width = images.shape[1:3]
-        translate = keras.layers.RandomTranslation(
-            max_shift / height, max_shift / width, fill_mode="constant", interpolation="nearest", seed=seed
-        )
-        dataset = dataset.map(
-            lambda *item: _on_images(item, lambda batch: translate(batch, training=True)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    def batch(step, indices):
+        batch_images = tf.cast(tf.gather(pool, indices), tf.float32) / 255.0
+        if max_shift:
+            batch_images = _shift(batch_images, max_shift, tf.stack([tf.constant(seed, tf.int64), step]))
+        return batch_images if label_pool is None else (batch_images, tf.gather(label_pool, indices))
+
+    dataset = index_batches.enumerate(start_step if epochs is not None else 0)
+    return _shard_by_data(dataset.map(batch, num_parallel_calls=tf.data.AUTOTUNE)).prefetch(tf.data.AUTOTUNE)
+
+
+def _shard_by_data(dataset):
+    """Under a multi-worker strategy, every worker builds the same global batches and keeps its share of each."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)

@@ -1,22 +1,70 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files so that a reader never sees half of one, and a failed write loses nothing.
+
+Every writer here writes to a temporary file beside the target and renames it
+into place. If the write fails (a full disk, no permission, Ctrl-C), the
+temporary file is removed, the target keeps its old content, and an `OSError`
+becomes a one-line `UserError` that names the file.
+"""
 
 import os
 import pathlib
 import tempfile
 
+from kerasgen.errors import UserError
+
 
 def write_atomically(path, payload):
-    """Write bytes or text to `path` through a temporary file in the same folder."""
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload.encode() if isinstance(payload, str) else payload)
+    """Write bytes or text to `path` through a temporary file in the same folder.
+
+    Raises:
+        UserError: the file cannot be written; `path` is unchanged.
+
+    Example:
+        >>> write_atomically("runs/vae/card.json", json.dumps(card))
+    """
+    payload = payload.encode() if isinstance(payload, str) else payload
+
+    def write(temporary):
+        with open(temporary, "wb") as stream:
+            stream.write(payload)
             stream.flush()
             os.fsync(stream.fileno())
+
+    save_atomically(path, write)
+
+
+def save_atomically(path, save, suffix=".tmp"):
+    """Call `save(temporary)` on a temporary file beside `path`, then rename it to `path`.
+
+    Args:
+        path: the file to write or replace.
+        save: a function that writes the whole file to the path it is given
+            (e.g. `model.save_weights`).
+        suffix: the temporary file's suffix (Keras needs `.weights.h5` for weights).
+
+    Raises:
+        UserError: the file cannot be written (no space, no permission, ...);
+            `path` keeps its old content and no temporary file is left.
+
+    Example:
+        >>> save_atomically("runs/gan/model.weights.h5", model.save_weights, suffix=".weights.h5")
+    """
+    path = pathlib.Path(path)
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+        os.close(handle)
+        save(temporary)
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+    except OSError as error:
+        raise UserError(cannot_write(path, error)) from None
+    finally:
+        if temporary and os.path.exists(temporary):
             os.unlink(temporary)
-        raise
+
+
+def cannot_write(path, error):
+    """The one-line message for an `OSError` raised while writing `path`."""
+    reason = error.strerror or (str(error).splitlines() or [type(error).__name__])[0]
+    return f"Cannot write {str(path)!r}: {reason}; anything already there is unchanged."

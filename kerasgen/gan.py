@@ -5,7 +5,21 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen import gan_losses
+from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs, scale_loss_for_replicas
 from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator
+
+
+def _synchronize_batch_norm(network):
+    """Under a strategy with several replicas, batch normalization uses global-batch statistics.
+
+    With one replica nothing changes (Keras's synchronized moments are computed
+    by a different formula, which would change the numbers slightly).
+    """
+    if network is None or num_replicas() == 1:
+        return
+    for layer in network.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -16,6 +30,16 @@ class GAN(keras.Model):
     update. Images enter and leave in [0, 1]; inside, the networks work in
     [-1, 1] (tanh output). With `num_classes` > 0 both networks see the label
     (a class-conditional GAN) and `fit` needs `(images, labels)` batches.
+
+    Under a distribution strategy (build and compile in its scope), each
+    dataset batch is the global batch. Replicas scale their losses by the
+    number of replicas, so the summed gradients are those of the global
+    batch's mean; cut their latents and WGAN-GP mixing weights from one draw
+    for the global batch, so each replica's noise differs and the run draws
+    what one device would for the same seed; and normalize the generator's
+    batches with global-batch statistics (synchronized batch normalization).
+    Every replica applies the same EMA update to identical weights, so the
+    averaged generator stays identical on all replicas.
 
     Args:
         image_shape: `(height, width, channels)` of the images.
@@ -85,6 +109,8 @@ class GAN(keras.Model):
             )
             self.ema_generator.trainable = False
             self.ema_generator.set_weights(self.generator.get_weights())
+        for network in (self.generator, self.ema_generator):
+            _synchronize_batch_norm(network)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -176,7 +202,7 @@ class GAN(keras.Model):
         return self(self._inputs(latents, ops.full((steps,), label, "int32")))
 
     def _penalty(self, real, fake, labels):
-        mix = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.seed_generator)
+        mix = self._draw(keras.random.uniform, (ops.shape(real)[0], 1, 1, 1))
         interpolates = real + mix * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(interpolates)
@@ -185,8 +211,11 @@ class GAN(keras.Model):
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
         return ops.mean(ops.square(norms - 1.0))
 
+    def _draw(self, random_op, shape):
+        return draw_for_replica_batch(lambda global_shape: random_op(global_shape, seed=self.seed_generator), shape)
+
     def _discriminator_step(self, real, labels, batch):
-        latents = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        latents = self._draw(keras.random.normal, (batch, self.latent_dim))
         fake = self.generator(self._inputs(latents, labels), training=True)
         with tf.GradientTape() as tape:
             real_scores = self.discriminator(self._inputs(real, labels), training=True)
@@ -196,19 +225,21 @@ class GAN(keras.Model):
             )
             penalty = self._penalty(real, fake, labels) if self.adversarial_loss == "wasserstein" else ops.zeros(())
             total = loss + self.gradient_penalty * penalty
-        gradients = tape.gradient(total, self.discriminator.trainable_weights)
+            scaled_total = scale_loss_for_replicas(total)
+        gradients = tape.gradient(scaled_total, self.discriminator.trainable_weights)
         self.d_optimizer.apply(gradients, self.discriminator.trainable_weights)
         real_accuracy = ops.mean(ops.cast(real_scores > 0, "float32"))
         fake_accuracy = ops.mean(ops.cast(fake_scores < 0, "float32"))
         return total, real_accuracy, fake_accuracy, penalty
 
     def _generator_step(self, labels, batch):
-        latents = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        latents = self._draw(keras.random.normal, (batch, self.latent_dim))
         with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(latents, labels), training=True)
             scores = self.discriminator(self._inputs(fake, labels), training=True)
             loss = gan_losses.generator_loss(self.adversarial_loss, scores)
-        gradients = tape.gradient(loss, self.generator.trainable_weights)
+            scaled_loss = scale_loss_for_replicas(loss)
+        gradients = tape.gradient(scaled_loss, self.generator.trainable_weights)
         self.g_optimizer.apply(gradients, self.generator.trainable_weights)
         return loss
 
@@ -234,7 +265,7 @@ class GAN(keras.Model):
             self._update_moving_average()
         for tracker, value in zip(self.metrics, (d_loss, g_loss, real_accuracy, fake_accuracy, penalty), strict=True):
             tracker.update_state(value)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return reducible_logs({metric.name: metric.result() for metric in self.metrics})
 
     def get_config(self):
         config = super().get_config()

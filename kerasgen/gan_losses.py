@@ -3,6 +3,9 @@
 Each entry gives `(discriminator_loss(real, fake), generator_loss(fake))`,
 batch means of per-example losses. `wasserstein` is the critic loss of WGAN;
 its gradient penalty (WGAN-GP) is added by the model, which owns the critic.
+Under a distribution strategy these are means over a replica's share of the
+batch; the models divide them by the number of replicas before
+differentiating (`kerasgen.distribute.scale_loss_for_replicas`).
 """
 
 from keras import ops

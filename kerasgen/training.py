@@ -5,13 +5,16 @@ A run writes into its output folder:
 * `card.json`: model class and config, data, the training recipe and command,
   the weights file and its sha256 (the same format as a zoo entry's card);
 * `model.weights.h5`: the trained weights;
-* `checkpoint.weights.h5`: weights and optimizer states after the last epoch;
+* `checkpoint.npz`: the whole training state (see `save_training_state`),
+  every `checkpoint_every` steps and after each epoch; running the same
+  command again after a crash resumes from it;
 * `samples.png` and `samples/epoch_NNN.png`: the preview grid at the end and
   after every epoch;
 * `logs/`: TensorBoard logs.
 
 Files are written to a temporary name and renamed, so an interrupted run
-never leaves a half-written card or weights file.
+never leaves a half-written card, weights file or checkpoint. Under a
+multi-worker strategy only the chief writes.
 
 Example:
     >>> from kerasgen.training import train
@@ -24,12 +27,14 @@ import math
 import os
 import pathlib
 import tempfile
+import zipfile
 
 import keras
+import numpy as np
 
-from kerasgen import data, imaging, zoo
+from kerasgen import data, distribute, imaging, zoo
 from kerasgen.errors import UserError
-from kerasgen.files import write_atomically
+from kerasgen.files import save_atomically, write_atomically
 
 FAMILIES = {
     "autoencoder": (
@@ -48,7 +53,8 @@ FAMILIES = {
         "Zhu et al. 2017, Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks",
     ),
 }
-CHECKPOINT = "checkpoint.weights.h5"
+CHECKPOINT = "checkpoint.npz"
+DEFAULT_CHECKPOINT_EVERY = 200
 DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST-10k training digits"}}
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
@@ -129,34 +135,138 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.good_epochs = epoch + 1
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Writes the model's weights, optimizer states included, to `path` after every epoch, atomically.
+def _finite(logs):
+    return all(math.isfinite(float(value)) for value in (logs or {}).values())
+
+
+def state_variables(model):
+    """Every variable a resumed run needs, by a stable key.
+
+    The model's own variables (weights, batch-norm statistics, EMA copies,
+    image pools and the states of its seed generators, which
+    `save_weights` leaves out) as `model/INDEX`, then the variables of each
+    built optimizer attribute as `ATTRIBUTE/INDEX` (`optimizer`,
+    `d_optimizer`, `g_a2b_optimizer`, ...).
+    """
+    variables = {f"model/{index}": variable for index, variable in enumerate(model.variables)}
+    for name in sorted(vars(model)):
+        optimizer = vars(model)[name]
+        if isinstance(optimizer, keras.optimizers.Optimizer) and optimizer.built:
+            variables.update({f"{name}/{index}": variable for index, variable in enumerate(optimizer.variables)})
+    return variables
+
+
+def save_training_state(model, path, counters):
+    """Write every state variable and the run's `counters` (a JSON-able dict) to one `.npz`, atomically.
+
+    The file is written beside `path` under a temporary name, flushed to
+    disk, then renamed over `path`: a crash at any moment leaves either the
+    previous checkpoint or the new one, never a torn file. A failed write
+    (a full disk) raises `UserError` and leaves the previous checkpoint.
 
     Example:
-        >>> model.fit(dataset, epochs=10, callbacks=[EpochCheckpoint("runs/gan/checkpoint.weights.h5")])
+        >>> save_training_state(model, pathlib.Path("runs/gan/checkpoint.npz"), {"step": 400})
+    """
+    path = pathlib.Path(path)
+    arrays = {key: keras.ops.convert_to_numpy(variable) for key, variable in state_variables(model).items()}
+    arrays["counters"] = np.array(json.dumps(counters))
+
+    def write(temporary):
+        with open(temporary, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+
+    save_atomically(path, write, suffix=".npz")
+
+
+def restore_training_state(model, path):
+    """Load a checkpoint written by `save_training_state` into `model`; returns its counters.
+
+    Raises:
+        UserError: the file is unreadable or holds another model's state.
+
+    Example:
+        >>> counters = restore_training_state(model, "runs/gan/checkpoint.npz")
+        >>> counters["step"]
+        400
+    """
+    try:
+        with np.load(path) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        counters = json.loads(str(arrays.pop("counters")))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise UserError(f"Cannot read checkpoint {str(path)!r} ({error}); pass --overwrite to start afresh.") from None
+    variables = state_variables(model)
+    mismatched = sorted(
+        key
+        for key in set(arrays) | set(variables)
+        if key not in arrays or key not in variables or arrays[key].shape != tuple(variables[key].shape)
+    )
+    if mismatched:
+        raise UserError(
+            f"Checkpoint {str(path)!r} holds the state of another model ({mismatched[0]} differs); "
+            "rerun with the options that started it, or pass --overwrite to start afresh."
+        )
+    for key, variable in variables.items():
+        variable.assign(arrays[key])
+    return counters
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Saves the whole training state every `every` steps and after each epoch (see `save_training_state`).
+
+    Nothing is saved while a logged value is non-finite, so the file always
+    holds the last good state.
+
+    Args:
+        path: the checkpoint file (`.npz`).
+        steps_per_epoch: steps in one epoch.
+        start_step: steps already done when training starts (on a resume).
+        every: steps between checkpoints within an epoch; None for epoch ends only.
+        fingerprint: the run's settings, stored so that a resume can check them.
+        epoch_logs: the logs of the last completed epoch (on a resume).
+
+    Attributes:
+        step: steps completed so far.
+        epoch_logs: the logs of the last epoch that ended with finite values.
+
+    Example:
+        >>> model.fit(dataset, epochs=3, callbacks=[RunCheckpoint("runs/vae/checkpoint.npz", len(dataset), every=100)])
     """
 
-    def __init__(self, path):
+    def __init__(self, path, steps_per_epoch, start_step=0, every=None, fingerprint=None, epoch_logs=None):
         super().__init__()
         self.path = pathlib.Path(path)
+        self.steps_per_epoch = steps_per_epoch
+        self.step = start_step
+        self.every = every
+        self.fingerprint = fingerprint
+        self.epoch_logs = epoch_logs or {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.every and self.step % self.every == 0 and self.step % self.steps_per_epoch and _finite(logs):
+            self.save()
 
     def on_epoch_end(self, epoch, logs=None):
-        if all(math.isfinite(float(value)) for value in (logs or {}).values()):
-            save_weights_atomically(self.model, self.path)
+        if _finite(logs):
+            self.epoch_logs = {key: round(float(value), 4) for key, value in (logs or {}).items()}
+            self.save()
+
+    def save(self):
+        counters = {
+            "step": self.step,
+            "epoch": self.step // self.steps_per_epoch,
+            "epoch_logs": self.epoch_logs,
+            "fingerprint": self.fingerprint,
+        }
+        save_training_state(self.model, self.path, counters)
 
 
 def save_weights_atomically(model, path):
-    """`model.save_weights(path)` through a temporary file in the same folder."""
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".weights.h5")
-    os.close(handle)
-    temporary = pathlib.Path(temporary)
-    try:
-        model.save_weights(temporary)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    """`model.save_weights(path)` through a temporary file in the same folder (`UserError` if it cannot be written)."""
+    save_atomically(path, model.save_weights, suffix=".weights.h5")
 
 
 def prepare_output(out, overwrite):
@@ -192,6 +302,9 @@ def train(
     overwrite=False,
     verbose="auto",
     command=None,
+    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
+    deterministic=False,
+    strategy="default",
     **model_options,
 ):
     """Train one model of a single-domain family and write its folder; returns the folder's path.
@@ -207,9 +320,17 @@ def train(
         seed: seeds weights, shuffling and sampling.
         image_size: side of the (square) training images.
         max_shift: random translation of training images, in pixels (0: off).
-        overwrite: replace a model already in `out`.
+        overwrite: replace a model already in `out`, or start afresh
+            instead of resuming an unfinished run there.
         verbose: passed to `fit`.
         command: the command line to record in the card.
+        checkpoint_every: steps between checkpoints within an epoch (one is
+            also written after every epoch); None for epoch ends only.
+        deterministic: make TensorFlow's ops deterministic
+            (`tf.config.experimental.enable_op_determinism`), so that a run
+            interrupted and resumed ends with the weights of an uninterrupted one.
+        strategy: `default`, `mirrored` (all local devices) or `multiworker`
+            (from `TF_CONFIG`); see `kerasgen.distribute`.
         **model_options: hyperparameters of the model class.
 
     Example:
@@ -219,9 +340,11 @@ def train(
         choices = ", ".join(name for name in FAMILIES if name != "cyclegan")
         raise UserError(f"Unknown family {family!r}; choose one of {choices} (or use train_cyclegan).")
     check_schedule(epochs, batch_size)
-    keras.utils.set_random_seed(seed)
+    strategy = start_run(seed, deterministic, strategy)
     class_name, paper = FAMILIES[family]
-    model = build_model(class_name, {"image_shape": (image_size, image_size, 1), **model_options})
+    with strategy.scope():
+        model = build_model(class_name, {"image_shape": (image_size, image_size, 1), **model_options})
+        compile_for_training(model, class_name, learning_rate)
     images, labels = data.load_images(data_source, "train", image_size)
     uses_labels = class_name == "Classifier" or bool(model_options.get("num_classes"))
     if uses_labels and labels.min() < 0:
@@ -230,16 +353,22 @@ def train(
         )
     if not data.has_heldout_split(data_source):
         data_source = str(pathlib.Path(data_source).resolve())
-    out = prepare_output(out, overwrite)
-    compile_for_training(model, class_name, learning_rate)
-    dataset = data.make_dataset(
-        images,
-        batch_size,
-        seed=seed,
-        max_shift=max_shift,
-        labels=labels if uses_labels else None,
-        drop_remainder=class_name == "GAN" and len(images) >= batch_size,
-    )
+    out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
+    check_replica_batch(batch_size, strategy)
+    drop_remainder = (class_name == "GAN" or strategy.num_replicas_in_sync > 1) and len(images) >= batch_size
+
+    def make_data(start_step):
+        return data.make_dataset(
+            images,
+            batch_size,
+            seed=seed,
+            max_shift=max_shift,
+            labels=labels if uses_labels else None,
+            drop_remainder=drop_remainder,
+            epochs=epochs,
+            start_step=start_step,
+        )
+
     data_card = {
         "dataset": data_source,
         "split": "train",
@@ -248,10 +377,12 @@ def train(
         "augmentation": f"random shifts of up to {max_shift} pixels" if max_shift else "none",
         "license": DATA_LICENSES.get(data_source, "the user's"),
     }
-    recipe = {"command": command, "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    steps = data.steps_per_epoch(len(images), batch_size, drop_remainder)
+    recipe = {"command": command, "epochs": epochs, "steps_per_epoch": steps, "batch_size": batch_size, "seed": seed}
     recipe["optimizer"] = f"Adam(learning_rate={learning_rate}{', beta_1=0.5' if class_name == 'GAN' else ''})"
     preview_images = data.to_unit_range(data.fixed_subset(images, 64))
-    return fit_and_write(model, out, dataset, preview_images, data_card, recipe, paper, verbose)
+    run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
+    return fit_and_write(model, out, make_data, preview_images, data_card, recipe, paper, **run)
 
 
 def train_cyclegan(
@@ -269,6 +400,9 @@ def train_cyclegan(
     overwrite=False,
     verbose="auto",
     command=None,
+    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
+    deterministic=False,
+    strategy="default",
     **model_options,
 ):
     """Train a CycleGAN on two unpaired domains and write its folder; returns the folder's path.
@@ -288,9 +422,17 @@ def train_cyclegan(
         channels: 1 or 3; None for 1 with `digits` and 3 otherwise.
         augment: the paper's jitter (resize up by 286/256, random crop,
             random flip); None for on with photos and off with `digits`.
-        overwrite: replace a model already in `out`.
+        overwrite: replace a model already in `out`, or start afresh
+            instead of resuming an unfinished run there.
         verbose: passed to `fit`.
         command: the command line to record in the card.
+        checkpoint_every: steps between checkpoints within an epoch (one is
+            also written after every epoch); None for epoch ends only.
+        deterministic: make TensorFlow's ops deterministic
+            (`tf.config.experimental.enable_op_determinism`), so that a run
+            interrupted and resumed ends with the weights of an uninterrupted one.
+        strategy: `default`, `mirrored` (all local devices) or `multiworker`
+            (from `TF_CONFIG`); see `kerasgen.distribute`.
         **model_options: hyperparameters of `CycleGAN`.
 
     Example:
@@ -303,21 +445,32 @@ def train_cyclegan(
     digits = data_source == "digits"
     channels = channels or (1 if digits else 3)
     augment = (not digits) if augment is None else augment
-    keras.utils.set_random_seed(seed)
-    model = build_model("CycleGAN", {"image_shape": (image_size, image_size, channels), "seed": seed, **model_options})
+    strategy = start_run(seed, deterministic, strategy)
+    with strategy.scope():
+        model = build_model(
+            "CycleGAN", {"image_shape": (image_size, image_size, channels), "seed": seed, **model_options}
+        )
     images_a, images_b = data.load_unpaired(data_source, "train", image_size, channels)
     for domain, images in (("A", images_a), ("B", images_b)):
         if not len(images):
             raise UserError(f"Domain {domain} of {data_source!r} has no training images.")
     if not (digits or data_source.startswith("tfds:")):
         data_source = str(pathlib.Path(data_source).resolve())
-    dataset = data.make_unpaired_dataset(images_a, images_b, batch_size, steps_per_epoch, seed=seed, augment=augment)
+    check_replica_batch(batch_size, strategy)
+    steps = data.unpaired_steps_per_epoch(len(images_a), len(images_b), batch_size, steps_per_epoch)
+
+    def make_data(start_step):
+        return data.make_unpaired_dataset(
+            images_a, images_b, batch_size, steps, seed=seed, augment=augment, epochs=epochs, start_step=start_step
+        )
+
     try:
-        schedule = linear_decay_schedule(epochs, len(dataset), learning_rate, decay_epochs)
+        schedule = linear_decay_schedule(epochs, steps, learning_rate, decay_epochs)
     except ValueError as error:
         raise UserError(str(error)) from None
-    out = prepare_output(out, overwrite)
-    model.compile(learning_rate=schedule)
+    out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
+    with strategy.scope():
+        model.compile(learning_rate=schedule)
     data_card = {
         "dataset": data_source,
         "domains": DOMAINS.get(data_source, {"a": "trainA", "b": "trainB"}),
@@ -331,7 +484,7 @@ def train_cyclegan(
     recipe = {
         "command": command,
         "epochs": epochs,
-        "steps_per_epoch": len(dataset),
+        "steps_per_epoch": steps,
         "batch_size": batch_size,
         "seed": seed,
         "optimizer": f"Adam(beta_1=0.5) per network, learning rate {learning_rate} constant for "
@@ -341,13 +494,23 @@ def train_cyclegan(
         data.to_unit_range(data.fixed_subset(images_a, 8)),
         data.to_unit_range(data.fixed_subset(images_b, 8)),
     )
-    return fit_and_write(model, out, dataset, preview, data_card, recipe, FAMILIES["cyclegan"][1], verbose)
+    run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
+    return fit_and_write(model, out, make_data, preview, data_card, recipe, FAMILIES["cyclegan"][1], **run)
 
 
 def check_schedule(epochs, batch_size):
     for option, value in (("epochs", epochs), ("batch_size", batch_size)):
         if value < 1:
             raise UserError(f"{option} must be at least 1. Received: {option}={value}")
+
+
+def check_replica_batch(batch_size, strategy):
+    """The global batch must split evenly over the replicas (losses are scaled by their number)."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise UserError(
+            f"--batch-size {batch_size} does not split evenly over {replicas} replicas; use a multiple of {replicas}."
+        )
 
 
 def build_model(class_name, config):
@@ -358,38 +521,125 @@ def build_model(class_name, config):
         raise UserError(str(error).splitlines()[0]) from None
 
 
-def fit_and_write(model, out, dataset, preview_images, data_card, recipe, paper, verbose="auto"):
-    """Fit a compiled model with the standard callbacks, then write the folder's weights, grid and card.
+def start_run(seed, deterministic=False, strategy="default"):
+    """Seed Python, NumPy and TensorFlow, optionally make ops deterministic; returns the tf.distribute strategy."""
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    return distribute.make_strategy(strategy) if isinstance(strategy, str) else strategy
+
+
+def resume_point(model, checkpoint, fingerprint, overwrite):
+    """Restore an unfinished run's state from `checkpoint`; returns (start step, last epoch's logs)."""
+    if overwrite or not checkpoint.exists():
+        return 0, {}
+    counters = restore_training_state(model, checkpoint)
+    if counters.get("fingerprint") != fingerprint:
+        changed = sorted(key for key in fingerprint if fingerprint[key] != (counters.get("fingerprint") or {}).get(key))
+        raise UserError(
+            f"{str(checkpoint.parent)!r} holds an unfinished run with other settings ({', '.join(changed)}); "
+            "rerun its own command to resume it, or pass --overwrite to start afresh."
+        )
+    return counters["step"], counters.get("epoch_logs", {})
+
+
+def fit_and_write(
+    model,
+    out,
+    make_data,
+    preview_images,
+    data_card,
+    recipe,
+    paper,
+    verbose="auto",
+    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
+    overwrite=False,
+    strategy=None,
+):
+    """Fit a compiled model with the standard callbacks, resuming from `out`'s checkpoint, then write the folder.
+
+    `make_data(start_step)` must return the training dataset from step
+    `start_step` to the end of the run (`recipe["epochs"]` epochs of
+    `recipe["steps_per_epoch"]` steps). If `out` holds the checkpoint of an
+    unfinished run with the same settings, training goes on from it: a
+    partial epoch first, then the remaining epochs, for the same total
+    number of steps.
 
     If a logged value turns non-finite, training stops; the folder then holds
     the weights of the last good epoch and the call raises `UserError`
-    saying so (or, if no epoch completed, writes nothing and raises).
+    saying so (or, if no epoch completed, writes nothing and raises). Under
+    a multi-worker strategy, workers other than the chief write nothing and
+    return None.
     """
+    chief = distribute.is_chief(strategy)
+    steps_per_epoch, epochs = recipe["steps_per_epoch"], recipe["epochs"]
+    fingerprint = json.loads(
+        json.dumps(
+            {
+                "class": type(model).__name__,
+                "config": hyperparameters(model),
+                "data": data_card,
+                "recipe": {key: value for key, value in recipe.items() if key != "command"},
+            }
+        )
+    )
+    checkpoint = out / CHECKPOINT
+    if chief:
+        for torn in out.glob(f".{checkpoint.stem}.*"):  # left by a kill while writing
+            torn.unlink()
+        if overwrite:
+            checkpoint.unlink(missing_ok=True)
+    start_step, epoch_logs = resume_point(model, checkpoint, fingerprint, overwrite)
+    total_steps = epochs * steps_per_epoch
+    if start_step and chief:
+        print(f"Resuming from {checkpoint}: {start_step} of {total_steps} steps done.")
     stop_on_non_finite = StopOnNonFinite()
-    callbacks = [
-        SampleGrid(out / "samples", preview_images, seed=recipe["seed"], log_dir=out / "logs" / "samples"),
-        keras.callbacks.TensorBoard(str(out / "logs")),
-        EpochCheckpoint(out / CHECKPOINT),
-        stop_on_non_finite,
-    ]
-    history = model.fit(dataset, epochs=recipe["epochs"], callbacks=callbacks, verbose=verbose)
+    stop_on_non_finite.good_epochs = start_step // steps_per_epoch
+    run_checkpoint = RunCheckpoint(checkpoint, steps_per_epoch, start_step, checkpoint_every, fingerprint, epoch_logs)
+    callbacks = [stop_on_non_finite]
+    if chief:
+        callbacks = [
+            SampleGrid(out / "samples", preview_images, seed=recipe["seed"], log_dir=out / "logs" / "samples"),
+            keras.callbacks.TensorBoard(str(out / "logs")),
+            run_checkpoint,
+            stop_on_non_finite,
+        ]
+    step = start_step
+    while step < total_steps and not stop_on_non_finite.bad_key:
+        epoch, done = divmod(step, steps_per_epoch)
+        last_epoch = epoch + 1 if done else epochs
+        model.fit(
+            make_data(step),
+            initial_epoch=epoch,
+            epochs=last_epoch,
+            steps_per_epoch=steps_per_epoch - done,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        step = last_epoch * steps_per_epoch
     good_epochs = stop_on_non_finite.good_epochs
     if stop_on_non_finite.bad_key and not good_epochs:
         raise UserError(
             f"Training diverged in the first epoch: {stop_on_non_finite.bad_key} became non-finite; "
             "no model was saved. Try a lower --learning-rate."
         )
+    if not chief:
+        return None
     (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
     batch, columns = imaging.preview(model, 64, recipe["seed"], preview_images)
     imaging.save_grid(batch, out / "samples.png", columns)
-    final_logs = {key: round(float(values[good_epochs - 1]), 4) for key, values in history.history.items()}
+    training = {**recipe, "final_logs": run_checkpoint.epoch_logs, "completed_epochs": good_epochs}
+    if start_step:
+        training["resumed_from_step"] = start_step
     card = {
         "name": out.name,
         "class": type(model).__name__,
         "config": hyperparameters(model),
         "data": data_card,
-        "training": {**recipe, "final_logs": final_logs, "completed_epochs": good_epochs},
+        "training": training,
         "metrics": {},
         "weights": {"file": "model.weights.h5", "sha256": zoo.sha256(out / "model.weights.h5"), "url": None},
         "sample_grid": "samples.png",
@@ -406,7 +656,11 @@ def fit_and_write(model, out, dataset, preview_images, data_card, recipe, paper,
 
 
 def compile_for_training(model, class_name, learning_rate):
-    """Adam at `learning_rate` for every network (with DCGAN's beta_1=0.5 for GANs)."""
+    """Adam at `learning_rate` for every network (with DCGAN's beta_1=0.5 for GANs), built at once.
+
+    Building the optimizers now, not at the first step, gives a checkpoint
+    the same variables before and after training starts.
+    """
     if class_name == "GAN":
         model.compile(
             d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
@@ -418,3 +672,5 @@ def compile_for_training(model, class_name, learning_rate):
         )
     else:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    if class_name != "GAN":
+        model.optimizer.build(model.trainable_variables)

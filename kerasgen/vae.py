@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from kerasgen.distribute import draw_for_replica_batch, reducible_logs, scale_loss_for_replicas
 from kerasgen.networks import build_decoder, build_encoder_body
 
 
@@ -21,6 +22,9 @@ def kl_to_unit_gaussian(mean, log_var):
 class Sampling(keras.layers.Layer):
     """Draws `z = mean + exp(log_var / 2) * epsilon`, the reparameterization trick.
 
+    Under a distribution strategy each replica takes its rows of one draw for
+    the global batch, so replicas draw different noise.
+
     Args:
         seed: seed of the layer's `keras.random.SeedGenerator`.
 
@@ -35,7 +39,9 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         mean, log_var = inputs
-        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        epsilon = draw_for_replica_batch(
+            lambda shape: keras.random.normal(shape, seed=self.seed_generator), ops.shape(mean)
+        )
         return mean + ops.exp(0.5 * log_var) * epsilon
 
     def get_config(self):
@@ -54,6 +60,13 @@ class VAE(keras.Model):
     Welling, other values give a beta-VAE (Higgins et al. 2017). With
     `binarize=True` each training batch is binarized afresh (pixel ~
     Bernoulli(intensity)), the usual protocol for likelihoods on MNIST.
+
+    Under a distribution strategy, each dataset batch is the global batch:
+    replicas scale their losses by the number of replicas (so the summed
+    gradient is that of the global batch's mean) and cut their sampling and
+    binarization noise from one draw for the global batch
+    (`kerasgen.distribute.draw_for_replica_batch`): different noise on each
+    replica, the same noise as with one device for the same seed.
 
     Args:
         image_shape: `(height, width, channels)`, values in [0, 1].
@@ -147,7 +160,9 @@ class VAE(keras.Model):
 
     def _batch_losses(self, images, training):
         if self.binarize:
-            noise = keras.random.uniform(ops.shape(images), seed=self.seed_generator)
+            noise = draw_for_replica_batch(
+                lambda shape: keras.random.uniform(shape, seed=self.seed_generator), ops.shape(images)
+            )
             images = ops.cast(noise < images, images.dtype)
         mean, log_var = self.encoder(images, training=training)
         logits = self.decoder(self.sampler([mean, log_var]), training=training)
@@ -160,13 +175,14 @@ class VAE(keras.Model):
         self.loss_tracker.update_state(loss)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return reducible_logs({metric.name: metric.result() for metric in self.metrics})
 
     def train_step(self, data):
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss, reconstruction, kl = self._batch_losses(images, training=True)
-        gradients = tape.gradient(loss, self.trainable_weights)
+            scaled_loss = scale_loss_for_replicas(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._update_metrics(loss, reconstruction, kl)
 

@@ -228,7 +228,7 @@ def test_train_cyclegan_writes_a_complete_folder(cyclegan_folder):
     assert card["class"] == "CycleGAN" and card["data"]["images"] == {"a": 1497, "b": 9000}
     assert card["training"]["steps_per_epoch"] == 2 and card["training"]["completed_epochs"] == 2
     assert "constant for 2 steps, then linear to 0 over 2" in card["training"]["optimizer"]
-    for path in ("model.weights.h5", "checkpoint.weights.h5", "samples/epoch_002.png"):
+    for path in ("model.weights.h5", "checkpoint.npz", "samples/epoch_002.png"):
         assert (cyclegan_folder / path).is_file()
     assert (cyclegan_folder.parent / "served" / "cyclegan" / "1" / "saved_model.pb").is_file()
     # six rows (A, G(A), F(G(A)), B, F(B), G(F(B))) of eight 16-pixel digits, scaled by 2

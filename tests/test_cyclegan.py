@@ -299,8 +299,15 @@ def test_unpaired_dataset_has_fixed_steps_and_repeats_the_smaller_domain():
     assert sorted(np.bincount(seen_a, minlength=5).tolist()) == [2, 2, 2, 3, 3]
     again = list(data.make_unpaired_dataset(images_a, images_b, batch_size=4, seed=3).as_numpy_iterator())
     np.testing.assert_array_equal(again[0][1], batches[0][1])
-    second_epoch = list(dataset.as_numpy_iterator())
+    two_epochs = data.make_unpaired_dataset(images_a, images_b, batch_size=4, seed=3, epochs=2)
+    second_epoch = list(two_epochs.as_numpy_iterator())[3:]
     assert not all(np.array_equal(x[1], y[1]) for x, y in zip(batches, second_epoch, strict=True))
+    resumed = data.make_unpaired_dataset(images_a, images_b, batch_size=4, seed=3, epochs=2, start_step=4)
+    resumed = list(resumed.as_numpy_iterator())
+    assert len(resumed) == 2
+    for x, y in zip(resumed, second_epoch[1:], strict=True):
+        np.testing.assert_array_equal(x[0], y[0])
+        np.testing.assert_array_equal(x[1], y[1])
     assert len(data.make_unpaired_dataset(images_a, images_b, batch_size=4, steps_per_epoch=7)) == 7
 
 

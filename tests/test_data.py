@@ -94,6 +94,21 @@ def test_pipeline_scales_batches_and_shuffles_reproducibly():
     np.testing.assert_allclose(ordered, images[:16] / 255.0, atol=1e-6)
 
 
+def test_epoch_keyed_pipeline_resumes_mid_run_on_the_same_batches():
+    images, labels = data.load_images("mnist", "heldout", 16)
+    images, labels = images[:40], labels[:40]
+    options = dict(batch_size=16, seed=5, max_shift=2, labels=labels, epochs=3)
+    whole = [(x.numpy(), y.numpy()) for x, y in data.make_dataset(images, **options)]
+    assert [len(x) for x, _ in whole] == [16, 16, 8] * 3
+    assert not np.array_equal(whole[0][0], whole[3][0]), "each epoch has its own order"
+    assert sorted(np.concatenate([y for _, y in whole[3:6]]).tolist()) == sorted(labels.tolist())
+    resumed = [(x.numpy(), y.numpy()) for x, y in data.make_dataset(images, start_step=4, **options)]
+    assert len(resumed) == 5
+    for (x, y), (expected_x, expected_y) in zip(resumed, whole[4:], strict=True):
+        np.testing.assert_array_equal(x, expected_x)
+        np.testing.assert_array_equal(y, expected_y)
+
+
 def test_shift_augmentation_moves_digits_but_keeps_shape_and_range():
     images, _ = data.load_images("mnist", "heldout", 16)
     plain = next(iter(data.make_dataset(images[:32], batch_size=32, shuffle=False))).numpy()

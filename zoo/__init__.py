@@ -190,5 +190,12 @@ def load(name_or_dir):
         model = build(card(name_or_dir))
     except (ValueError, TypeError) as error:
         raise UserError(f"The card's config does not build a model: {str(error).splitlines()[0]}") from None
-    model.load_weights(weights)
+    try:
+        model.load_weights(weights)
+    except (OSError, ValueError) as error:  # a verified file that does not fit: the card and weights disagree
+        reason = (str(error).splitlines() or [type(error).__name__])[0].split(". ")[0].rstrip(".:")
+        raise UserError(
+            f"Weights file {str(weights)!r} does not fit the model its card describes ({reason}); "
+            "the card and the weights belong to different models."
+        ) from None
     return model
