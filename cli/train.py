@@ -63,6 +63,16 @@ def run_options():
             help="Deterministic TensorFlow ops: a resumed run ends with the weights of an uninterrupted one.",
         ),
         click.option(
+            "--mixed-precision",
+            is_flag=True,
+            help="Compute in bfloat16 (CPU) or float16 with loss scaling (GPU); variables stay float32.",
+        ),
+        click.option(
+            "--jit-compile/--no-jit-compile",
+            default=None,
+            help="Compile the train step with XLA [default: measured per family].",
+        ),
+        click.option(
             "--strategy",
             type=click.Choice(["default", "mirrored", "multiworker"]),
             default="default",

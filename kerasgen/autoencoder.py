@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen.distribute import reducible_logs, scale_loss_for_replicas
-from kerasgen.networks import build_decoder, build_encoder_body
+from kerasgen.networks import OUTPUT_DTYPE, build_decoder, build_encoder_body
 
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "squared_error")
 
@@ -23,6 +23,13 @@ class AutoEncoder(keras.Model):
     Under a distribution strategy, each dataset batch is the global batch:
     every replica scales its loss by the number of replicas before
     differentiating, so one step is a step on the mean over the global batch.
+
+    Under a mixed dtype policy the networks compute in bfloat16 or float16;
+    the code layer, the decoder's last layer and the losses stay float32.
+    Under `mixed_float16`, `compile` wraps the optimizer in a
+    `keras.optimizers.LossScaleOptimizer` (Keras does this for `optimizer=`),
+    and `train_step` differentiates `optimizer.scale_loss(loss)` (the loss
+    itself for any other optimizer).
 
     Args:
         image_shape: `(height, width, channels)` of the inputs.
@@ -67,7 +74,8 @@ class AutoEncoder(keras.Model):
         self.filters = tuple(filters)
         self.reconstruction_loss = reconstruction_loss
         body = build_encoder_body(self.image_shape, architecture, self.hidden_units, self.filters, "encoder_body")
-        self.encoder = keras.Sequential([body, keras.layers.Dense(latent_dim, name="code")], name="encoder")
+        code = keras.layers.Dense(latent_dim, name="code", dtype=OUTPUT_DTYPE)
+        self.encoder = keras.Sequential([body, code], name="encoder")
         self.decoder = build_decoder(
             self.image_shape, latent_dim, architecture, self.hidden_units, self.filters, "decoder"
         )
@@ -120,7 +128,7 @@ class AutoEncoder(keras.Model):
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss, squared_error = self._batch_losses(images, training=True)
-            scaled_loss = scale_loss_for_replicas(loss)
+            scaled_loss = self.optimizer.scale_loss(scale_loss_for_replicas(loss))
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._update_metrics(loss, squared_error)

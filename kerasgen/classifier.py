@@ -1,9 +1,11 @@
 """A small convolutional digit classifier: the measuring instrument for generated digits."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs
+from kerasgen.networks import OUTPUT_DTYPE
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -41,6 +43,12 @@ class Classifier(keras.Model):
     `train_step` scales the loss by the global batch; the dropout masks of the
     replicas are cut from one global-batch mask (`GlobalBatchDropout`).
 
+    Under a mixed dtype policy the convolutions and the feature layer compute
+    in bfloat16 or float16; the softmax layer computes in float32, so
+    probabilities and the loss are float32, and `features` returns float32.
+    Under `mixed_float16`, Keras's `compile` wraps the optimizer in a
+    `keras.optimizers.LossScaleOptimizer` and its `train_step` scales the loss.
+
     Args:
         image_shape: `(height, width, channels)` of the images.
         num_classes: number of labels.
@@ -76,7 +84,9 @@ class Classifier(keras.Model):
         layers += [keras.layers.Flatten(), keras.layers.Dense(feature_units, activation="relu")]
         self.feature_network = keras.Sequential(layers, name="features")
         self.dropout_layer = GlobalBatchDropout(dropout)
-        self.output_layer = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")
+        self.output_layer = keras.layers.Dense(
+            num_classes, activation="softmax", name="probabilities", dtype=OUTPUT_DTYPE
+        )
         self.build((None, *self.image_shape))
 
     def build(self, input_shape):
@@ -94,13 +104,13 @@ class Classifier(keras.Model):
         return reducible_logs(super().test_step(data))
 
     def features(self, images, batch_size=500):
-        """Penultimate-layer features of images in [0, 1], as a numpy array.
+        """Penultimate-layer features of images in [0, 1], as a float32 numpy array (under every dtype policy).
 
         Example:
             >>> classifier.features(images).shape
             (len(images), 128)
         """
-        return self.feature_network.predict(images, batch_size=batch_size, verbose=0)
+        return np.asarray(self.feature_network.predict(images, batch_size=batch_size, verbose=0), np.float32)
 
     def get_config(self):
         config = super().get_config()

@@ -7,6 +7,7 @@ from keras import ops
 
 from kerasgen import gan_losses
 from kerasgen.distribute import gather_replica_batches, reducible_logs, scale_loss_for_replicas
+from kerasgen.gan import with_loss_scaling
 from kerasgen.networks import (
     build_patchgan_discriminator,
     build_resnet_generator,
@@ -113,6 +114,12 @@ class ImagePool(keras.layers.Layer):
     diverge (the variables also take the first replica's value on update),
     and the swaps of different replicas' images are independent draws.
 
+    The pool computes and stores in float32 under every dtype policy (its
+    `dtype` defaults to `"float32"`, and images are cast to the stored
+    dtype): the generators' outputs are float32, so under a mixed policy
+    the discriminators see exactly the fakes that were made, at the memory
+    cost of float32 (50 images of 256x256x3: 39 MB).
+
     Args:
         pool_size: images kept; 0 returns every batch unchanged.
         seed: seed of the random draws.
@@ -123,6 +130,7 @@ class ImagePool(keras.layers.Layer):
     """
 
     def __init__(self, pool_size=50, seed=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if not isinstance(pool_size, int) or pool_size < 0:
             raise ValueError(f"pool_size must be a non-negative integer. Received: pool_size={pool_size!r}")
@@ -157,6 +165,7 @@ class ImagePool(keras.layers.Layer):
         return outputs[offset : offset + ops.shape(images)[0]]
 
     def _query(self, images):
+        images = ops.cast(images, self.stored.dtype)
         batch = ops.shape(images)[0]
         swaps = keras.random.uniform((batch,), seed=self.seed_generator) < 0.5
         slots = keras.random.randint((batch,), 0, self.pool_size, seed=self.seed_generator)
@@ -219,6 +228,19 @@ class CycleGAN(keras.Model):
     dataset batch is the global batch: replicas scale their losses by the
     number of replicas, so the summed gradients are those of the global
     batch's mean, and share one pool per domain (see `ImagePool`).
+
+    Under a mixed dtype policy (`mixed_bfloat16`, `mixed_float16`) the
+    networks compute in the low dtype with float32 variables; each
+    network's last layer (the generators' output convolution and tanh, the
+    discriminators' score convolution), the losses and the image pools are
+    float32. Under `mixed_float16`, `compile` wraps the four optimizers in
+    `keras.optimizers.LossScaleOptimizer`s. A discriminator step
+    differentiates its optimizer's `scale_loss(loss)`. The generator step
+    differentiates one joint loss for both generators, so it is scaled once,
+    by the smaller of the two generator optimizers' loss scales, and each
+    optimizer's gradients are then multiplied by its own scale over that
+    one (a power of two, so exactly) before its `apply` unscales them and
+    skips the update (halving its scale) if any is not finite.
 
     Args:
         image_shape: `(height, width, channels)` of both domains; sides divisible by 4, at least 8.
@@ -331,8 +353,11 @@ class CycleGAN(keras.Model):
         Each one left out is Adam(learning_rate, beta_1=0.5), as in the paper;
         `learning_rate` may be a schedule (`linear_decay_schedule`). Building the
         optimizers now lets `load_weights` restore their state instead of
-        skipping it. To resume from a weights file, compile with the same kind
-        of learning rate as the run that saved it: a float rate is an optimizer
+        skipping it. Under the `mixed_float16` policy each is wrapped in a
+        `keras.optimizers.LossScaleOptimizer` (see
+        `kerasgen.gan.with_loss_scaling`). To resume from a weights file,
+        compile with the same kind of learning rate as the run that saved
+        it: a float rate is an optimizer
         variable and a schedule is not, and Keras skips (with a warning) the
         state of an optimizer whose variables do not match.
 
@@ -346,6 +371,7 @@ class CycleGAN(keras.Model):
         ]
         if len({id(optimizer) for optimizer in optimizers}) < 4:
             raise ValueError("Each network needs its own optimizer; the same instance was passed twice.")
+        optimizers = [with_loss_scaling(optimizer, self.dtype_policy) for optimizer in optimizers]
         self.g_a2b_optimizer, self.g_b2a_optimizer, self.d_a_optimizer, self.d_b_optimizer = optimizers
         for optimizer, network in self._optimized_networks():
             optimizer.build(network.trainable_variables)
@@ -426,12 +452,32 @@ class CycleGAN(keras.Model):
             )
             identity_loss = self._identity_loss(real_a, real_b)
             total = a2b_loss + b2a_loss + self.lambda_cycle * (cycle_loss + self.lambda_identity * identity_loss)
-            scaled_total = scale_loss_for_replicas(total)
-        weights_a2b, weights_b2a = self.generator_a2b.trainable_weights, self.generator_b2a.trainable_weights
-        gradients = tape.gradient(scaled_total, weights_a2b + weights_b2a)
-        self.g_a2b_optimizer.apply(gradients[: len(weights_a2b)], weights_a2b)
-        self.g_b2a_optimizer.apply(gradients[len(weights_a2b) :], weights_b2a)
+            scaled_total, factors = self._scale_generator_loss(scale_loss_for_replicas(total))
+        optimizers = (self.g_a2b_optimizer, self.g_b2a_optimizer)
+        weights = (self.generator_a2b.trainable_weights, self.generator_b2a.trainable_weights)
+        gradients = tape.gradient(scaled_total, weights[0] + weights[1])
+        shares = (gradients[: len(weights[0])], gradients[len(weights[0]) :])
+        for optimizer, share, network_weights, factor in zip(optimizers, shares, weights, factors, strict=True):
+            optimizer.apply(share if factor is None else [gradient * factor for gradient in share], network_weights)
         return fake_a, fake_b, (total, a2b_loss, b2a_loss, cycle_loss, identity_loss)
+
+    def _scale_generator_loss(self, loss):
+        """The joint loss of both generators scaled for differentiation, and per generator optimizer a factor.
+
+        Without loss scaling: the loss itself and no factors (None). With it
+        (`mixed_float16`), the loss is scaled once, by the smaller of the two
+        optimizers' loss scales, so that an overflow in either generator's
+        gradients lowers the scale of the next backward pass; each
+        optimizer's gradients must then be multiplied by its factor (its own
+        scale over the smaller one, a power of two) before its `apply`
+        divides them by its own scale.
+        """
+        optimizers = (self.g_a2b_optimizer, self.g_b2a_optimizer)
+        if not any(isinstance(optimizer, keras.optimizers.LossScaleOptimizer) for optimizer in optimizers):
+            return loss, (None, None)
+        scales = [ops.convert_to_tensor(optimizer.scale_loss(1.0), "float32") for optimizer in optimizers]
+        shared = ops.minimum(*scales)
+        return loss * shared, tuple(scale / shared for scale in scales)
 
     def _discriminator_step(self, discriminator, optimizer, real, fake):
         with tf.GradientTape() as tape:
@@ -439,7 +485,7 @@ class CycleGAN(keras.Model):
             fake_scores = discriminator(fake, training=True)
             loss = gan_losses.discriminator_loss(self.adversarial_loss, real_scores, fake_scores)
             loss = 0.5 * self._adversarial_scale() * loss
-            scaled_loss = scale_loss_for_replicas(loss)
+            scaled_loss = optimizer.scale_loss(scale_loss_for_replicas(loss))
         gradients = tape.gradient(scaled_loss, discriminator.trainable_weights)
         optimizer.apply(gradients, discriminator.trainable_weights)
         return loss

@@ -9,6 +9,25 @@ from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_
 from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator
 
 
+def with_loss_scaling(optimizer, policy):
+    """`optimizer` wrapped in a `keras.optimizers.LossScaleOptimizer` under the `mixed_float16` policy.
+
+    What Keras's `compile` does for `optimizer=`, for the optimizers a model
+    keeps itself. Under any other policy, or if it is already wrapped, the
+    optimizer is returned as it is.
+
+    Args:
+        optimizer: a `keras.optimizers.Optimizer`.
+        policy: the model's `keras.DTypePolicy` (`model.dtype_policy`).
+
+    Example:
+        >>> self.d_optimizer = with_loss_scaling(keras.optimizers.Adam(2e-4), self.dtype_policy)
+    """
+    if policy.name != "mixed_float16" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
 def _synchronize_batch_norm(network):
     """Under a strategy with several replicas, batch normalization uses global-batch statistics.
 
@@ -40,6 +59,17 @@ class GAN(keras.Model):
     batches with global-batch statistics (synchronized batch normalization).
     Every replica applies the same EMA update to identical weights, so the
     averaged generator stays identical on all replicas.
+
+    Under a mixed dtype policy (`mixed_bfloat16`, `mixed_float16`) both
+    networks compute in the low dtype, with float32 variables; the
+    generator's tanh layer and the discriminator's score layer compute in
+    float32, so images, scores, losses and the gradient penalty are float32
+    (and so are the EMA generator's weights and outputs). Under
+    `mixed_float16`, `compile` wraps both optimizers in a
+    `keras.optimizers.LossScaleOptimizer`: each step differentiates
+    `optimizer.scale_loss(loss)`, and the optimizer's `apply` unscales the
+    gradients and skips the update (halving the scale) if any is not
+    finite. Under other policies `scale_loss` returns the loss as it is.
 
     Args:
         image_shape: `(height, width, channels)` of the images.
@@ -126,8 +156,10 @@ class GAN(keras.Model):
         """Set both optimizers (default Adam(2e-4, beta_1=0.5), as in DCGAN) and build them.
 
         Building them now lets `load_weights` restore their state instead of
-        skipping it. `loss`, if given, replaces the adversarial loss chosen in
-        the constructor (one of `gan_losses.LOSSES`).
+        skipping it. Under the `mixed_float16` policy each is wrapped in a
+        `keras.optimizers.LossScaleOptimizer` (see `with_loss_scaling`).
+        `loss`, if given, replaces the adversarial loss chosen in the
+        constructor (one of `gan_losses.LOSSES`).
 
         Example:
             >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), loss="hinge")
@@ -137,8 +169,8 @@ class GAN(keras.Model):
                 raise ValueError(f"loss must be one of {gan_losses.LOSSES}. Received: loss={loss!r}")
             self.adversarial_loss = loss
         super().compile(**kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.d_optimizer = with_loss_scaling(d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5), self.dtype_policy)
+        self.g_optimizer = with_loss_scaling(g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5), self.dtype_policy)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
@@ -207,6 +239,8 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             tape.watch(interpolates)
             scores = self.discriminator(self._inputs(interpolates, labels), training=True)
+        # Not loss-scaled: the penalty keeps these gradients near norm 1, far from float16's underflow, and an
+        # overflow here would turn the logged loss (not only the gradients) non-finite and stop the run.
         gradients = tape.gradient(scores, interpolates)
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
         return ops.mean(ops.square(norms - 1.0))
@@ -225,7 +259,7 @@ class GAN(keras.Model):
             )
             penalty = self._penalty(real, fake, labels) if self.adversarial_loss == "wasserstein" else ops.zeros(())
             total = loss + self.gradient_penalty * penalty
-            scaled_total = scale_loss_for_replicas(total)
+            scaled_total = self.d_optimizer.scale_loss(scale_loss_for_replicas(total))
         gradients = tape.gradient(scaled_total, self.discriminator.trainable_weights)
         self.d_optimizer.apply(gradients, self.discriminator.trainable_weights)
         real_accuracy = ops.mean(ops.cast(real_scores > 0, "float32"))
@@ -238,7 +272,7 @@ class GAN(keras.Model):
             fake = self.generator(self._inputs(latents, labels), training=True)
             scores = self.discriminator(self._inputs(fake, labels), training=True)
             loss = gan_losses.generator_loss(self.adversarial_loss, scores)
-            scaled_loss = scale_loss_for_replicas(loss)
+            scaled_loss = self.g_optimizer.scale_loss(scale_loss_for_replicas(loss))
         gradients = tape.gradient(scaled_loss, self.generator.trainable_weights)
         self.g_optimizer.apply(gradients, self.generator.trainable_weights)
         return loss

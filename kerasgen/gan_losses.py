@@ -6,6 +6,8 @@ its gradient penalty (WGAN-GP) is added by the model, which owns the critic.
 Under a distribution strategy these are means over a replica's share of the
 batch; the models divide them by the number of replicas before
 differentiating (`kerasgen.distribute.scale_loss_for_replicas`).
+Scores are cast to float32 first, so the losses are float32 under every
+dtype policy (kerasgen's discriminators already give float32 scores).
 """
 
 from keras import ops
@@ -19,6 +21,7 @@ def discriminator_loss(name, real, fake, real_target=1.0):
     Example:
         >>> discriminator_loss("non_saturating", d_real, d_fake, real_target=0.9)
     """
+    real, fake = ops.cast(real, "float32"), ops.cast(fake, "float32")
     if name in ("minimax", "non_saturating"):
         real_term = real_target * ops.softplus(-real) + (1.0 - real_target) * ops.softplus(real)
         return ops.mean(real_term) + ops.mean(ops.softplus(fake))
@@ -40,6 +43,7 @@ def generator_loss(name, fake):
     Example:
         >>> generator_loss("least_squares", d_fake)
     """
+    fake = ops.cast(fake, "float32")
     if name == "minimax":
         return -ops.mean(ops.softplus(fake))
     if name == "non_saturating":

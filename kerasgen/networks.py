@@ -11,6 +11,13 @@ the PatchGAN discriminator of the CycleGAN. The CycleGAN networks use instance
 normalization without affine terms, as the paper's code does
 (`GroupNormalization(groups=-1, center=False, scale=False)`), and weights drawn
 from N(0, 0.02).
+
+Mixed precision: every layer follows the global dtype policy (set
+`keras.mixed_precision.set_global_policy("mixed_bfloat16")` or
+`"mixed_float16"` before building), except the last layer of each network,
+which computes in float32 (`OUTPUT_DTYPE`): images, logits, codes and scores
+come out in float32, and the losses computed from them stay in float32.
+Variables are float32 under every policy.
 """
 
 import math
@@ -19,6 +26,8 @@ import keras
 from keras import ops
 
 ARCHITECTURES = ("dense", "conv")
+# dtype of every network's last layer, whatever the global policy: outputs and the losses on them stay float32.
+OUTPUT_DTYPE = "float32"
 
 
 def check_architecture(architecture, image_shape, filters):
@@ -53,8 +62,8 @@ def build_decoder(image_shape, latent_dim, architecture, hidden_units, filters, 
     layers = [keras.Input(shape=(latent_dim,))]
     if architecture == "dense":
         layers += [keras.layers.Dense(units, activation="relu") for units in reversed(hidden_units)]
-        layers.append(keras.layers.Dense(math.prod(image_shape)))
-        layers.append(keras.layers.Reshape(image_shape))
+        layers.append(keras.layers.Dense(math.prod(image_shape), dtype=OUTPUT_DTYPE))
+        layers.append(keras.layers.Reshape(image_shape, dtype=OUTPUT_DTYPE))
     else:
         layers += [keras.layers.Dense(units, activation="relu") for units in hidden_units[-1:]]
         factor = 2 ** len(filters)
@@ -62,7 +71,7 @@ def build_decoder(image_shape, latent_dim, architecture, hidden_units, filters, 
         layers.append(keras.layers.Reshape((height // factor, width // factor, filters[-1])))
         for f in reversed(filters):
             layers.append(keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation="relu"))
-        layers.append(keras.layers.Conv2D(channels, 3, padding="same"))
+        layers.append(keras.layers.Conv2D(channels, 3, padding="same", dtype=OUTPUT_DTYPE))
     return keras.Sequential(layers, name=name)
 
 
@@ -92,7 +101,9 @@ def build_dcgan_generator(image_shape, latent_dim, filters, num_classes, name="g
     for f in filters[1:]:
         x = keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False)(x)
         x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
-    images = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(x)
+    images = keras.layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", activation="tanh", dtype=OUTPUT_DTYPE
+    )(x)
     return keras.Model(inputs if num_classes else latents, images, name=name)
 
 
@@ -111,7 +122,7 @@ def build_dcgan_discriminator(image_shape, filters, num_classes, name="discrimin
         x = keras.layers.Concatenate()([images, keras.layers.Reshape((*image_shape[:2], 1))(plane)])
     for f in filters:
         x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(f, 4, strides=2, padding="same")(x))
-    score = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    score = keras.layers.Dense(1, dtype=OUTPUT_DTYPE)(keras.layers.Flatten()(x))
     return keras.Model(inputs if num_classes else images, score, name=name)
 
 
@@ -156,15 +167,15 @@ def _instance_norm(x):
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False)(x)
 
 
-def _conv(x, filters, kernel, strides=1, padding="same", bias=False):
+def _conv(x, filters, kernel, strides=1, padding="same", bias=False, dtype=None):
     return keras.layers.Conv2D(
-        filters, kernel, strides=strides, padding=padding, use_bias=bias, kernel_initializer=_weights()
+        filters, kernel, strides=strides, padding=padding, use_bias=bias, kernel_initializer=_weights(), dtype=dtype
     )(x)
 
 
-def _conv_transpose(x, filters, kernel, bias=False):
+def _conv_transpose(x, filters, kernel, bias=False, dtype=None):
     return keras.layers.Conv2DTranspose(
-        filters, kernel, strides=2, padding="same", use_bias=bias, kernel_initializer=_weights()
+        filters, kernel, strides=2, padding="same", use_bias=bias, kernel_initializer=_weights(), dtype=dtype
     )(x)
 
 
@@ -218,8 +229,8 @@ def build_resnet_generator(image_shape, filters=64, residual_blocks=None, name="
         x = keras.layers.Add()([x, y])
     for multiple in (2, 1):
         x = keras.layers.ReLU()(_instance_norm(_conv_transpose(x, filters * multiple, 3)))
-    x = _conv(ReflectionPadding2D(3)(x), image_shape[-1], 7, padding="valid", bias=True)
-    return keras.Model(images, keras.layers.Activation("tanh")(x), name=name)
+    x = _conv(ReflectionPadding2D(3)(x), image_shape[-1], 7, padding="valid", bias=True, dtype=OUTPUT_DTYPE)
+    return keras.Model(images, keras.layers.Activation("tanh", dtype=OUTPUT_DTYPE)(x), name=name)
 
 
 def unet_depth(image_shape):
@@ -266,8 +277,8 @@ def build_unet_generator(image_shape, filters=64, name="unet_generator"):
         x = keras.layers.ReLU()(x)
         x = _instance_norm(_conv_transpose(x, width[level - 1], 4))
         x = keras.layers.Concatenate()([skips[level - 1], x])
-    x = _conv_transpose(keras.layers.ReLU()(x), image_shape[-1], 4, bias=True)
-    return keras.Model(images, keras.layers.Activation("tanh")(x), name=name)
+    x = _conv_transpose(keras.layers.ReLU()(x), image_shape[-1], 4, bias=True, dtype=OUTPUT_DTYPE)
+    return keras.Model(images, keras.layers.Activation("tanh", dtype=OUTPUT_DTYPE)(x), name=name)
 
 
 def default_discriminator_layers(image_shape):
@@ -309,5 +320,5 @@ def build_patchgan_discriminator(image_shape, filters=64, layers=None, name="pat
             x = keras.layers.ZeroPadding2D(1)(x)
         x = _conv(x, filters * min(2**level, 8), 4, strides=strides, padding="same" if strides == 2 else "valid")
         x = keras.layers.LeakyReLU(0.2)(_instance_norm(x))
-    scores = _conv(keras.layers.ZeroPadding2D(1)(x), 1, 4, padding="valid", bias=True)
+    scores = _conv(keras.layers.ZeroPadding2D(1)(x), 1, 4, padding="valid", bias=True, dtype=OUTPUT_DTYPE)
     return keras.Model(images, scores, name=name)

@@ -55,6 +55,10 @@ FAMILIES = {
 }
 CHECKPOINT = "checkpoint.npz"
 DEFAULT_CHECKPOINT_EVERY = 200
+# Whether each family's train step is compiled with XLA, chosen from `python -m benchmarks` (benchmarks/RESULTS.md):
+# off only where XLA was slower by more than 5% with both feeds (the classifier: 1.4x slower on 2 AVX2 cores).
+# The autoencoder and the 32 px CycleGAN were within noise; XLA is 1.35x faster for CycleGAN at 128 px.
+XLA_BY_DEFAULT = {"autoencoder": True, "vae": True, "gan": True, "classifier": False, "cyclegan": True}
 DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST-10k training digits"}}
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
@@ -239,14 +243,18 @@ class RunCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.path = pathlib.Path(path)
         self.steps_per_epoch = steps_per_epoch
-        self.step = start_step
+        self.step = self.epoch_start = start_step
         self.every = every
         self.fingerprint = fingerprint
         self.epoch_logs = epoch_logs or {}
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = self.step
+
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.every and self.step % self.every == 0 and self.step % self.steps_per_epoch and _finite(logs):
+        done_before, self.step = self.step, self.epoch_start + batch + 1  # batch: the last of `steps_per_execution`
+        crossed = self.every and self.step // self.every > done_before // self.every
+        if crossed and self.step % self.steps_per_epoch and _finite(logs):
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -305,6 +313,8 @@ def train(
     checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
     deterministic=False,
     strategy="default",
+    mixed_precision=False,
+    jit_compile=None,
     **model_options,
 ):
     """Train one model of a single-domain family and write its folder; returns the folder's path.
@@ -331,6 +341,10 @@ def train(
             interrupted and resumed ends with the weights of an uninterrupted one.
         strategy: `default`, `mirrored` (all local devices) or `multiworker`
             (from `TF_CONFIG`); see `kerasgen.distribute`.
+        mixed_precision: compute in bfloat16 (CPU) or float16 with loss
+            scaling (GPU), keeping variables in float32; see `precision_policy`.
+        jit_compile: compile the train step with XLA; None for this
+            family's measured default (`XLA_BY_DEFAULT`).
         **model_options: hyperparameters of the model class.
 
     Example:
@@ -340,11 +354,12 @@ def train(
         choices = ", ".join(name for name in FAMILIES if name != "cyclegan")
         raise UserError(f"Unknown family {family!r}; choose one of {choices} (or use train_cyclegan).")
     check_schedule(epochs, batch_size)
-    strategy = start_run(seed, deterministic, strategy)
+    strategy = start_run(seed, deterministic, strategy, mixed_precision)
     class_name, paper = FAMILIES[family]
+    jit_compile = default_jit_compile(family, mixed_precision, strategy) if jit_compile is None else jit_compile
     with strategy.scope():
         model = build_model(class_name, {"image_shape": (image_size, image_size, 1), **model_options})
-        compile_for_training(model, class_name, learning_rate)
+        compile_for_training(model, class_name, learning_rate, jit_compile)
     images, labels = data.load_images(data_source, "train", image_size)
     uses_labels = class_name == "Classifier" or bool(model_options.get("num_classes"))
     if uses_labels and labels.min() < 0:
@@ -380,6 +395,7 @@ def train(
     steps = data.steps_per_epoch(len(images), batch_size, drop_remainder)
     recipe = {"command": command, "epochs": epochs, "steps_per_epoch": steps, "batch_size": batch_size, "seed": seed}
     recipe["optimizer"] = f"Adam(learning_rate={learning_rate}{', beta_1=0.5' if class_name == 'GAN' else ''})"
+    recipe["precision"] = keras.mixed_precision.global_policy().name
     preview_images = data.to_unit_range(data.fixed_subset(images, 64))
     run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
     return fit_and_write(model, out, make_data, preview_images, data_card, recipe, paper, **run)
@@ -403,6 +419,8 @@ def train_cyclegan(
     checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
     deterministic=False,
     strategy="default",
+    mixed_precision=False,
+    jit_compile=None,
     **model_options,
 ):
     """Train a CycleGAN on two unpaired domains and write its folder; returns the folder's path.
@@ -433,6 +451,10 @@ def train_cyclegan(
             interrupted and resumed ends with the weights of an uninterrupted one.
         strategy: `default`, `mirrored` (all local devices) or `multiworker`
             (from `TF_CONFIG`); see `kerasgen.distribute`.
+        mixed_precision: compute in bfloat16 (CPU) or float16 with loss
+            scaling (GPU), keeping variables in float32; see `precision_policy`.
+        jit_compile: compile the train step with XLA; None for this
+            family's measured default (`XLA_BY_DEFAULT`).
         **model_options: hyperparameters of `CycleGAN`.
 
     Example:
@@ -445,7 +467,8 @@ def train_cyclegan(
     digits = data_source == "digits"
     channels = channels or (1 if digits else 3)
     augment = (not digits) if augment is None else augment
-    strategy = start_run(seed, deterministic, strategy)
+    strategy = start_run(seed, deterministic, strategy, mixed_precision)
+    jit_compile = default_jit_compile("cyclegan", mixed_precision, strategy) if jit_compile is None else jit_compile
     with strategy.scope():
         model = build_model(
             "CycleGAN", {"image_shape": (image_size, image_size, channels), "seed": seed, **model_options}
@@ -470,7 +493,7 @@ def train_cyclegan(
         raise UserError(str(error)) from None
     out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
     with strategy.scope():
-        model.compile(learning_rate=schedule)
+        model.compile(learning_rate=schedule, jit_compile=jit_compile)
     data_card = {
         "dataset": data_source,
         "domains": DOMAINS.get(data_source, {"a": "trainA", "b": "trainB"}),
@@ -487,6 +510,7 @@ def train_cyclegan(
         "steps_per_epoch": steps,
         "batch_size": batch_size,
         "seed": seed,
+        "precision": keras.mixed_precision.global_policy().name,
         "optimizer": f"Adam(beta_1=0.5) per network, learning rate {learning_rate} constant for "
         f"{schedule.constant_steps} steps, then linear to 0 over {schedule.decay_steps}",
     }
@@ -521,9 +545,39 @@ def build_model(class_name, config):
         raise UserError(str(error).splitlines()[0]) from None
 
 
-def start_run(seed, deterministic=False, strategy="default"):
-    """Seed Python, NumPy and TensorFlow, optionally make ops deterministic; returns the tf.distribute strategy."""
+def default_jit_compile(family, mixed_precision=False, strategy=None):
+    """XLA on or off for a family: `XLA_BY_DEFAULT`, and always on with mixed precision.
+
+    Without XLA, a mixed policy runs op by op with casts around every layer,
+    5-10x slower than float32 on a CPU (benchmarks/RESULTS.md). With several
+    replicas the choice is Keras's (`"auto"`): XLA cannot compile
+    cross-device collectives on CPUs.
+    """
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return "auto"
+    return XLA_BY_DEFAULT[family] or bool(mixed_precision)
+
+
+def precision_policy(mixed_precision):
+    """The Keras dtype policy for a run: `float32`, or `mixed_float16` on a GPU and `mixed_bfloat16` otherwise.
+
+    Example:
+        >>> keras.mixed_precision.set_global_policy(precision_policy(True))
+    """
+    if not mixed_precision:
+        return "float32"
+    import tensorflow as tf
+
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+def start_run(seed, deterministic=False, strategy="default", mixed_precision=False):
+    """Seed Python, NumPy and TensorFlow, set the dtype policy, optionally make ops deterministic.
+
+    Returns the tf.distribute strategy.
+    """
     keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(precision_policy(mixed_precision))
     if deterministic:
         import tensorflow as tf
 
@@ -655,7 +709,7 @@ def fit_and_write(
     return out
 
 
-def compile_for_training(model, class_name, learning_rate):
+def compile_for_training(model, class_name, learning_rate, jit_compile="auto"):
     """Adam at `learning_rate` for every network (with DCGAN's beta_1=0.5 for GANs), built at once.
 
     Building the optimizers now, not at the first step, gives a checkpoint
@@ -665,12 +719,16 @@ def compile_for_training(model, class_name, learning_rate):
         model.compile(
             d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
             g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+            jit_compile=jit_compile,
         )
     elif class_name == "Classifier":
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=jit_compile,
         )
     else:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=jit_compile)
     if class_name != "GAN":
         model.optimizer.build(model.trainable_variables)

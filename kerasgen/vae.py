@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen.distribute import draw_for_replica_batch, reducible_logs, scale_loss_for_replicas
-from kerasgen.networks import build_decoder, build_encoder_body
+from kerasgen.networks import OUTPUT_DTYPE, build_decoder, build_encoder_body
 
 
 def kl_to_unit_gaussian(mean, log_var):
@@ -68,6 +68,13 @@ class VAE(keras.Model):
     (`kerasgen.distribute.draw_for_replica_batch`): different noise on each
     replica, the same noise as with one device for the same seed.
 
+    Under a mixed dtype policy the networks compute in bfloat16 or float16;
+    the mean and log-variance layers, the sampling, the decoder's last layer,
+    the KL term and the losses stay float32. Under `mixed_float16`, `compile`
+    wraps the optimizer in a `keras.optimizers.LossScaleOptimizer` (Keras does
+    this for `optimizer=`), and `train_step` differentiates
+    `optimizer.scale_loss(loss)` (the loss itself for any other optimizer).
+
     Args:
         image_shape: `(height, width, channels)`, values in [0, 1].
         latent_dim: size of z.
@@ -114,13 +121,13 @@ class VAE(keras.Model):
         images = keras.Input(shape=self.image_shape)
         body = build_encoder_body(self.image_shape, architecture, self.hidden_units, self.filters, "encoder_body")
         features = body(images)
-        mean = keras.layers.Dense(latent_dim, name="mean")(features)
-        log_var = keras.layers.Dense(latent_dim, name="log_var")(features)
+        mean = keras.layers.Dense(latent_dim, name="mean", dtype=OUTPUT_DTYPE)(features)
+        log_var = keras.layers.Dense(latent_dim, name="log_var", dtype=OUTPUT_DTYPE)(features)
         self.encoder = keras.Model(images, [mean, log_var], name="encoder")
         self.decoder = build_decoder(
             self.image_shape, latent_dim, architecture, self.hidden_units, self.filters, "decoder"
         )
-        self.sampler = Sampling(seed=seed, name="sampling")
+        self.sampler = Sampling(seed=seed, name="sampling", dtype=OUTPUT_DTYPE)
         self.seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -181,7 +188,7 @@ class VAE(keras.Model):
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss, reconstruction, kl = self._batch_losses(images, training=True)
-            scaled_loss = scale_loss_for_replicas(loss)
+            scaled_loss = self.optimizer.scale_loss(scale_loss_for_replicas(loss))
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._update_metrics(loss, reconstruction, kl)

@@ -46,6 +46,8 @@ def few_digits(monkeypatch):
 
 
 def run_family(family, out, **extra):
+    """Train a tiny model of `family` into `out` (without XLA: its compile time would dominate these tests)."""
+    extra.setdefault("jit_compile", False)
     if family == "cyclegan":
         options = dict(epochs=2, batch_size=4, steps_per_epoch=3, image_size=16, **TINY_CYCLEGAN)
         return training.train_cyclegan(out, verbose=0, checkpoint_every=2, **options, **extra)
@@ -204,3 +206,49 @@ def test_a_diverged_run_keeps_its_last_good_checkpoint_and_a_loadable_folder(fam
     assert card["training"]["completed_epochs"] == 1
     assert counters(tmp_path / "run")["step"] == card["training"]["steps_per_epoch"]
     assert all(np.isfinite(weight).all() for weight in zoo.load(tmp_path / "run").get_weights())
+
+
+WRITE_FOREVER = """
+import sys
+import keras
+from kerasgen import training
+
+model = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(1000)])
+model.compile(optimizer="adam")
+model.optimizer.build(model.trainable_variables)
+step = 0
+while True:
+    step += 1
+    model.layers[0].kernel.assign(model.layers[0].kernel * 0 + step)
+    training.save_training_state(model, sys.argv[1], {"step": step})
+    print(step, flush=True)
+"""
+
+
+def test_kill_9_while_writing_checkpoints_leaves_a_whole_one(tmp_path):
+    """SIGKILL a process that does nothing but rewrite a 12 MB checkpoint; what is left is a whole checkpoint."""
+    import keras
+
+    checkpoint = tmp_path / "checkpoint.npz"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITE_FOREVER, str(checkpoint)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        for _ in range(5):  # several checkpoints written, so the kill lands among writes
+            assert writer.stdout.readline(), "the writer died"
+        time.sleep(0.0137)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    model = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(1000)])
+    model.compile(optimizer="adam")
+    model.optimizer.build(model.trainable_variables)
+    step = training.restore_training_state(model, checkpoint)["step"]
+    assert step >= 5
+    np.testing.assert_array_equal(np.asarray(model.layers[0].kernel), np.full((1000, 1000), step, np.float32))
+    leftovers = [path.name for path in tmp_path.iterdir() if path.name != checkpoint.name]
+    assert all(name.startswith(".checkpoint.npz.") for name in leftovers), leftovers

@@ -1,0 +1,160 @@
+"""kerasgen's benchmarks (issue 7): `python -m benchmarks` writes `benchmarks/RESULTS.md` and `results.json`.
+
+What each figure is:
+
+* fp32 matmul peak: the best of several products of two 2048x2048 float32
+  matrices in a `tf.function` (2 n^3 FLOPs each), at the start and the end of
+  the run; the higher one counts.
+* Training throughput, per case and XLA setting (`jit_compile` on and off):
+  one `fit` runs warm-up steps, then timed steps from the real `tf.data`
+  pipeline (`kerasgen.data.make_dataset` / `make_unpaired_dataset` with
+  `epochs`, as `kerasgen.training` builds it), then timed steps from one of
+  its batches held in memory. A callback stamps `time.perf_counter()` at the
+  end of every step; the median step after warm-up gives images/s. The
+  pipeline's share is (pipeline - memory) / pipeline.
+* FLOPs per step: the TF profiler's count on the graph of one `train_step`,
+  and an analytic count of convolutions and dense layers
+  (`benchmarks.flops`); achieved GFLOP/s and its fraction of the peak.
+* Mixed precision (`--mixed-precision`): memory-fed steps under
+  `kerasgen.training.precision_policy(True)`, against float32.
+* Serving: each case's export (`kerasgen.export`) in a fresh process: time
+  from launch to the first answer, images/s at batch 1 and 64; against Keras
+  `predict` of the same network in this process.
+* `kerasgen --help`: median wall time of 5 runs of the console script.
+
+Cases: every family at its zoo entry's configuration and batch size
+(autoencoder.mnist, vae.mnist, dcgan.mnist, cgan.mnist, classifier.mnist,
+cyclegan.digits), and CycleGAN with the paper's networks at 128 and 256 px RGB
+(batch 1; `--extended` adds batch 4 at 128 px) on random images through the
+photo pipeline (`augment=True`).
+"""
+
+import json
+import pathlib
+import time
+
+from benchmarks import cases as cases_module
+from benchmarks import report
+from benchmarks.throughput import log
+
+DEFAULT_OUT = pathlib.Path(__file__).resolve().parent
+LARGE_CASES = ("cyclegan.128", "cyclegan.128.b4", "cyclegan.256")
+
+
+def _error_text(error):
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
+def run(only=(), quick=False, mixed_precision=False, extended=False, out=DEFAULT_OUT, serving=True, training=True):
+    """Run the benchmarks and write `RESULTS.md` and `results.json` into `out`; returns the results dict.
+
+    Args:
+        only: case names or families to run (all if empty).
+        quick: tiny step counts, for a smoke run (the report says so).
+        mixed_precision: also time each case under the mixed dtype policy.
+        extended: add CycleGAN at 128 px with batch 4.
+        out: the folder for the two files.
+        serving: also measure serving (export, cold start, predict).
+        training: measure training (throughput, FLOPs, mixed precision); False
+            for serving and `kerasgen --help` only.
+    """
+    import keras
+    import tensorflow as tf  # noqa: F401 - imported first so that its start-up is not timed below
+
+    from benchmarks import flops, machine, throughput
+    from benchmarks import serving as serving_module
+    from kerasgen import training
+
+    started = time.perf_counter()
+    extended = extended or "cyclegan.128.b4" in only
+    selected = cases_module.select(cases_module.all_cases(extended), list(only))
+    if quick:
+        selected = [cases_module.quick(case) for case in selected]
+    results = {
+        "options": {"only": list(only), "quick": quick, "mixed_precision": mixed_precision, "extended": extended},
+        "machine": machine.describe(),
+        "xla_by_default": dict(training.XLA_BY_DEFAULT),
+        "training_family": {
+            case.name: cases_module.TRAINING_FAMILY[case.name]
+            for case in selected
+            if case.name in cases_module.TRAINING_FAMILY
+        },
+        "steps": {case.name: (case.warmup, case.steps) for case in selected},
+        "training": [],
+        "flops": [],
+        "serving": [],
+        "errors": [],
+    }
+    if mixed_precision:
+        results["mixed_policy"] = training.precision_policy(True)
+
+    def attempt(what, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # a failed measurement is reported; the others still run
+            log(f"FAILED {what}: {error!r}")
+            results["errors"].append(f"{what}: {_error_text(error)}")
+            return None
+
+    peak_size, peak_repeats = (1024, 3) if quick else (2048, 10)
+    log(f"fp32 matmul peak ({peak_size}x{peak_size})")
+    peak = attempt("matmul peak", machine.matmul_peak, peak_size, peak_repeats)
+    results["matmul_peak"] = {**peak, "repeats": peak_repeats} if peak else {"error": results["errors"][-1]}
+    for case in selected if training else ():
+        batch = attempt(f"{case.name} pipeline", lambda case=case: throughput.first_batch(case.pipeline(1)))
+        if batch is not None:
+            log(f"FLOPs of {case.name}")
+            row = attempt(f"{case.name} FLOPs", flops.measure_case, case, batch)
+            if row:
+                results["flops"].append(row)
+                if "error" in row:
+                    results["errors"].append(f"{case.name} FLOPs: {row['error']}")
+        rows = attempt(f"{case.name} training", throughput.measure_case, case) or []
+        if mixed_precision:
+            policy = results["mixed_policy"]
+            # Without XLA, bfloat16 on a CPU without bf16 instructions runs op by op in emulation: already 5-7x
+            # slower at the zoo's sizes (see the report), and many minutes a step at 128 and 256 px, so only XLA there.
+            jits = (True,) if case.name in LARGE_CASES else (True, False)
+            rows += (
+                attempt(
+                    f"{case.name} {policy}",
+                    throughput.measure_case,
+                    case,
+                    jit_settings=jits,
+                    policy=policy,
+                    feeds=("memory",),
+                )
+                or []
+            )
+        results["training"] += rows
+        results["errors"] += [
+            f"{row['case']} training ({row['policy']}, XLA {row['jit']}): {row['error']}"
+            for row in rows
+            if "error" in row
+        ]
+        _write(results, out)  # partial results survive a crash of a later case
+    log("kerasgen --help wall time")
+    results["cli_help"] = attempt("kerasgen --help", serving_module.help_wall_time) or {"error": "failed"}
+    if serving:
+        max_call_s, budget_s = (2.0, 0.5) if quick else (30.0, 3.0)
+        for case in selected:
+            row = attempt(f"{case.name} serving", serving_module.measure_case, case, max_call_s, budget_s)
+            results["serving"].append(row or {"case": case.name, "error": results["errors"][-1]})
+            _write(results, out)
+    log("fp32 matmul peak again")
+    again = attempt("matmul peak (end)", machine.matmul_peak, peak_size, peak_repeats)
+    if again and again["gflops"] > results["matmul_peak"].get("gflops", 0):
+        results["matmul_peak"] = {**again, "repeats": peak_repeats}
+    keras.mixed_precision.set_global_policy("float32")
+    results["elapsed_s"] = time.perf_counter() - started
+    _write(results, out)
+    log(f"done in {results['elapsed_s'] / 60:.1f} min; wrote {pathlib.Path(out) / 'RESULTS.md'}")
+    return results
+
+
+def _write(results, out):
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (out / "RESULTS.md").write_text(report.render(results))

@@ -1,0 +1,214 @@
+"""What is measured: one case per family at its zoo configuration, and CycleGAN at the paper's sizes.
+
+A case knows how to build its model, compile it for training, and make its
+real training pipeline (the one `kerasgen.training` uses) and one batch of it.
+"""
+
+import dataclasses
+import re
+
+# Case name -> zoo entry for the families at their zoo configurations.
+ZOO_CASES = {
+    "autoencoder": "autoencoder.mnist",
+    "vae": "vae.mnist",
+    "gan": "dcgan.mnist",
+    "cgan": "cgan.mnist",
+    "classifier": "classifier.mnist",
+    "cyclegan.digits": "cyclegan.digits",
+}
+# Key of `kerasgen.training.XLA_BY_DEFAULT` that each case informs.
+TRAINING_FAMILY = {
+    "autoencoder": "autoencoder",
+    "vae": "vae",
+    "gan": "gan",
+    "cgan": "gan",
+    "classifier": "classifier",
+    "cyclegan.digits": "cyclegan",
+}
+SYNTHETIC_IMAGES = 16  # random RGB images per domain for the photo-sized CycleGANs
+QUICK_FILTERS = 8  # first-layer filters of the photo-sized CycleGANs in a --quick smoke run
+
+
+@dataclasses.dataclass
+class Case:
+    """One benchmarked configuration.
+
+    Attributes:
+        name: the case's name (`autoencoder`, `cyclegan.128`, ...).
+        class_name: the model class (`AutoEncoder`, `GAN`, `CycleGAN`, ...).
+        config: the model's constructor arguments.
+        batch_size: images (CycleGAN: image pairs) per training step.
+        learning_rate: Adam's rate, as in the entry's recipe.
+        entry: the zoo entry it reproduces, if any.
+        data: how the pipeline is made: `source`, `max_shift`, `labels`,
+            `drop_remainder` (single domain) or `source`, `augment` (CycleGAN).
+        warmup: steps skipped before timing (tracing and compilation).
+        steps: timed steps per feed.
+    """
+
+    name: str
+    class_name: str
+    config: dict
+    batch_size: int
+    learning_rate: float
+    entry: str | None = None
+    data: dict = dataclasses.field(default_factory=dict)
+    warmup: int = 3
+    steps: int = 10
+
+    @property
+    def family(self):
+        """The first part of the name: `cyclegan` for every CycleGAN case."""
+        return self.name.split(".")[0]
+
+    def image_shape(self):
+        return tuple(self.config["image_shape"])
+
+    def build(self):
+        """A fresh, untrained model of this case (in the current dtype policy)."""
+        from kerasgen import zoo
+
+        return zoo.build({"class": self.class_name, "config": self.config})
+
+    def compile(self, model, jit_compile):
+        """Compile `model` for training as `kerasgen.training` does."""
+        if self.class_name == "CycleGAN":
+            from kerasgen.cyclegan import linear_decay_schedule
+
+            model.compile(learning_rate=linear_decay_schedule(1, 1000, self.learning_rate), jit_compile=jit_compile)
+        else:
+            from kerasgen.training import compile_for_training
+
+            compile_for_training(model, self.class_name, self.learning_rate, jit_compile=jit_compile)
+
+    def pipeline(self, batches):
+        """The real `tf.data` training pipeline, holding at least `batches` batches."""
+        from kerasgen import data
+
+        if self.class_name == "CycleGAN":
+            images_a, images_b = self._unpaired_images()
+            per_epoch = data.unpaired_steps_per_epoch(len(images_a), len(images_b), self.batch_size)
+            return data.make_unpaired_dataset(
+                images_a,
+                images_b,
+                self.batch_size,
+                per_epoch,
+                seed=0,
+                augment=self.data["augment"],
+                epochs=-(-batches // per_epoch),
+            )
+        size = self.image_shape()[0]
+        images, labels = data.load_images(self.data["source"], "train", size)
+        drop = self.data["drop_remainder"]
+        per_epoch = data.steps_per_epoch(len(images), self.batch_size, drop)
+        return data.make_dataset(
+            images,
+            self.batch_size,
+            seed=0,
+            drop_remainder=drop,
+            max_shift=self.data["max_shift"],
+            labels=labels if self.data["labels"] else None,
+            epochs=-(-batches // per_epoch),
+        )
+
+    def _unpaired_images(self):
+        import numpy as np
+
+        from kerasgen import data
+
+        height, width, channels = self.image_shape()
+        if self.data["source"] == "synthetic":
+            rng = np.random.default_rng(0)
+            shape = (SYNTHETIC_IMAGES, height, width, channels)
+            return rng.integers(0, 256, shape, dtype=np.uint8), rng.integers(0, 256, shape, dtype=np.uint8)
+        return data.load_unpaired(self.data["source"], "train", height, channels)
+
+
+def _option(command, option, default, kind):
+    """The value of `--option VALUE` in a recorded command line, or `default`."""
+    match = re.search(rf"--{option}[ =](\S+)", command or "")
+    return kind(match[1]) if match else default
+
+
+def zoo_case(name, entry):
+    """The case of a zoo entry: its card's config, batch size, learning rate and data pipeline."""
+    from kerasgen import zoo
+
+    card = zoo.card(entry)
+    training = card["training"]
+    command = training.get("command")
+    class_name = card["class"]
+    config = dict(card["config"])
+    if class_name == "CycleGAN":
+        data = {"source": card["data"]["dataset"], "augment": card["data"].get("augmentation", "none") != "none"}
+        default_rate = 2e-4
+    else:
+        data = {
+            "source": card["data"]["dataset"],
+            "max_shift": _option(command, "max-shift", 0, int),
+            "labels": class_name == "Classifier" or bool(config.get("num_classes")),
+            "drop_remainder": class_name == "GAN",
+        }
+        default_rate = 2e-4 if class_name == "GAN" else 1e-3
+    return Case(
+        name=name,
+        class_name=class_name,
+        config=config,
+        batch_size=training["batch_size"],
+        learning_rate=_option(command, "learning-rate", default_rate, float),
+        entry=entry,
+        data=data,
+    )
+
+
+def photo_cyclegan_case(size, batch_size=1):
+    """CycleGAN with the paper's networks on `size` px RGB, fed random images through the photo pipeline."""
+    suffix = "" if batch_size == 1 else f".b{batch_size}"
+    return Case(
+        name=f"cyclegan.{size}{suffix}",
+        class_name="CycleGAN",
+        config={"image_shape": [size, size, 3], "generator_filters": 64, "discriminator_filters": 64, "seed": 0},
+        batch_size=batch_size,
+        learning_rate=2e-4,
+        data={"source": "synthetic", "augment": True},
+        warmup=1,
+        steps=3 if size <= 128 else 2,
+    )
+
+
+def all_cases(extended=False):
+    """Every case of a full run, in the order they run; `extended` adds CycleGAN 128 px at batch 4."""
+    cases = [zoo_case(name, entry) for name, entry in ZOO_CASES.items()]
+    cases += [photo_cyclegan_case(128), photo_cyclegan_case(256)]
+    if extended:
+        cases.insert(-1, photo_cyclegan_case(128, batch_size=4))
+    return cases
+
+
+def select(cases, only):
+    """The cases named in `only` (case names or families, e.g. `gan,cyclegan.128`); all if `only` is empty.
+
+    Example:
+        >>> [case.name for case in select(all_cases(), ["cyclegan"])]
+        ['cyclegan.digits', 'cyclegan.128', 'cyclegan.256']
+    """
+    if not only:
+        return list(cases)
+    wanted = set(only)
+    known = {case.name for case in cases} | {case.family for case in cases}
+    unknown = wanted - known
+    if unknown:
+        raise ValueError(f"Unknown cases {sorted(unknown)}; choose among {sorted(known)}.")
+    return [case for case in cases if case.name in wanted or case.family in wanted]
+
+
+def quick(case):
+    """The case with tiny step counts for a smoke run; photo-sized CycleGANs also get 8-filter networks.
+
+    The networks keep their image size and layers, so the smoke run goes
+    through the same code, only with far less arithmetic.
+    """
+    config = dict(case.config)
+    if case.data.get("source") == "synthetic":
+        config.update(generator_filters=QUICK_FILTERS, discriminator_filters=QUICK_FILTERS)
+    return dataclasses.replace(case, config=config, warmup=1, steps=2 if case.warmup > 1 else 1)
