@@ -46,7 +46,9 @@ def _error_text(error):
     return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
-def run(only=(), quick=False, mixed_precision=False, extended=False, out=DEFAULT_OUT, serving=True, training=True):
+def run(
+    only=(), quick=False, mixed_precision=False, extended=False, out=DEFAULT_OUT, serving=True, measure_training=True
+):
     """Run the benchmarks and write `RESULTS.md` and `results.json` into `out`; returns the results dict.
 
     Args:
@@ -56,7 +58,7 @@ def run(only=(), quick=False, mixed_precision=False, extended=False, out=DEFAULT
         extended: add CycleGAN at 128 px with batch 4.
         out: the folder for the two files.
         serving: also measure serving (export, cold start, predict).
-        training: measure training (throughput, FLOPs, mixed precision); False
+        measure_training: measure training (throughput, FLOPs, mixed precision); False
             for serving and `kerasgen --help` only.
     """
     import keras
@@ -101,7 +103,7 @@ def run(only=(), quick=False, mixed_precision=False, extended=False, out=DEFAULT
     log(f"fp32 matmul peak ({peak_size}x{peak_size})")
     peak = attempt("matmul peak", machine.matmul_peak, peak_size, peak_repeats)
     results["matmul_peak"] = {**peak, "repeats": peak_repeats} if peak else {"error": results["errors"][-1]}
-    for case in selected if training else ():
+    for case in selected if measure_training else ():
         batch = attempt(f"{case.name} pipeline", lambda case=case: throughput.first_batch(case.pipeline(1)))
         if batch is not None:
             log(f"FLOPs of {case.name}")

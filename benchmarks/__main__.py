@@ -50,7 +50,7 @@ def main(argv=None):
             args.extended,
             out,
             serving=not args.no_serving,
-            training=not args.serving_only,
+            measure_training=not args.serving_only,
         )
     except ValueError as error:  # an unknown case name
         print(f"Error: {error}", file=sys.stderr)
