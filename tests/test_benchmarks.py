@@ -95,3 +95,19 @@ def test_case_selection_and_cpu_flags():
     with pytest.raises(ValueError):
         cases.select(every, ["nope"])
     assert cpu_info("model name : Test\nflags : fpu avx2 fma avx512f\n")["flags"] == ["avx2", "fma", "avx512f"]
+
+
+def test_merge_concatenates_rows_keeps_the_highest_peak_and_drops_errors_later_measured():
+    from benchmarks import report
+
+    first = {
+        "training": [{"case": "gan", "median_s": 1.0}],
+        "serving": [],
+        "matmul_peak": {"gflops": 90.0},
+        "errors": ["cyclegan.256: stopped", "vae FLOPs: failed"],
+    }
+    second = {"training": [{"case": "cyclegan.256", "median_s": 9.0}], "matmul_peak": {"gflops": 120.0}, "errors": []}
+    merged = report.merge([first, second])
+    assert [row["case"] for row in merged["training"]] == ["gan", "cyclegan.256"]
+    assert merged["matmul_peak"]["gflops"] == 120.0
+    assert merged["errors"] == ["vae FLOPs: failed"]
