@@ -6,7 +6,6 @@ User mistakes print one line (`Error: ...`) and exit with status 2.
 """
 
 import importlib
-import os
 import shlex
 import sys
 
@@ -42,7 +41,6 @@ class LazyGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Run the command; print user mistakes as one line and exit 2."""
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as error:
@@ -89,8 +87,18 @@ def resolved_command(ctx, skip=("overwrite", "update_card")):
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kerasgen")
-def cli():
+@click.option(
+    "--tf-logs",
+    is_flag=True,
+    envvar="KERASGEN_TF_LOGS",
+    help="Show TensorFlow's own start-up and C++ log lines (hidden by default).",
+)
+def cli(tf_logs):
     """kerasgen: AutoEncoder, VAE, GAN and CycleGAN for Keras 3, with a zoo of measured models."""
+    if not tf_logs:
+        from kerasgen.quiet import silence_tensorflow_import
+
+        silence_tensorflow_import()
 
 
 def main():

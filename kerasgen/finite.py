@@ -11,10 +11,10 @@ first bad one.
 import keras
 
 
-def _named_float_variables(model):
-    """(name, variable) for every floating-point variable of `model` and of its built optimizers."""
+def _named_float_variables(model, optimizers):
+    """(name, variable) for every floating-point variable of `model` and, with `optimizers`, of its built optimizers."""
     named = [(variable.path, variable) for variable in model.variables]
-    for attribute in sorted(vars(model)):
+    for attribute in sorted(vars(model)) if optimizers else ():
         optimizer = vars(model)[attribute]
         if isinstance(optimizer, keras.optimizers.Optimizer) and optimizer.built:
             named += [(f"{attribute}/{variable.path}", variable) for variable in optimizer.variables]
@@ -31,9 +31,14 @@ def _all_finite_function(variables):
     return all_finite
 
 
-def first_non_finite(model):
+def first_non_finite(model, optimizers=True):
     """The name of the first variable of `model` (weights, optimizer slots, EMA copies,
     batch-norm statistics, image pools) holding a NaN or an infinity, or None.
+
+    Args:
+        model: a Keras model.
+        optimizers: also check the variables of the model's built optimizers
+            (`optimizer`, `d_optimizer`, ...), named `ATTRIBUTE/PATH`.
 
     The traced check is cached on the model, so repeated calls cost one fused
     reduction each.
@@ -42,15 +47,17 @@ def first_non_finite(model):
         >>> bad = first_non_finite(model)
         >>> if bad: raise RuntimeError(f"{bad} is not finite")
     """
-    named = _named_float_variables(model)
+    named = _named_float_variables(model, optimizers)
     if not named:
         return None
     key = tuple(id(variable) for _, variable in named)
-    cached = getattr(model, "_kerasgen_finite_check", None)
-    if cached is None or cached[0] != key:
-        cached = (key, _all_finite_function([variable for _, variable in named]))
-        object.__setattr__(model, "_kerasgen_finite_check", cached)
-    if bool(cached[1]()):
+    checks = getattr(model, "_kerasgen_finite_checks", None)
+    if checks is None:
+        checks = {}
+        object.__setattr__(model, "_kerasgen_finite_checks", checks)
+    if key not in checks:
+        checks[key] = _all_finite_function([variable for _, variable in named])
+    if bool(checks[key]()):
         return None
     import numpy as np
 

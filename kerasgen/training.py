@@ -35,6 +35,7 @@ import numpy as np
 from kerasgen import data, distribute, imaging, zoo
 from kerasgen.errors import UserError
 from kerasgen.files import save_atomically, write_atomically
+from kerasgen.finite import first_non_finite
 
 FAMILIES = {
     "autoencoder": (
@@ -55,10 +56,10 @@ FAMILIES = {
 }
 CHECKPOINT = "checkpoint.npz"
 DEFAULT_CHECKPOINT_EVERY = 200
-# Whether each family's train step is compiled with XLA, chosen from `python -m benchmarks` (benchmarks/RESULTS.md):
-# off only where XLA was slower by more than 5% with both feeds (the classifier: 1.4x slower on 2 AVX2 cores).
-# The autoencoder and the 32 px CycleGAN were within noise; XLA is 1.35x faster for CycleGAN at 128 px.
-XLA_BY_DEFAULT = {"autoencoder": True, "vae": True, "gan": True, "classifier": False, "cyclegan": True}
+# Runs with fewer steps than this train without XLA: its compile time would not be paid back. Longer runs time
+# the step both ways on their own batches and keep the faster (`choose_xla`): which one wins depends on the CPU
+# kind (oneDNN on or off), the family and the image size (benchmarks/RESULTS.md).
+XLA_TRIAL_MIN_STEPS = 500
 DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST-10k training digits"}}
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
@@ -103,11 +104,18 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
-    """Stops training when any logged value (not only `loss`) is NaN or infinite,
-    and puts back the weights of the last epoch that ended with finite values.
+    """Stops training when any logged value (not only `loss`) or any variable of the
+    model or its optimizers becomes NaN or infinite, and puts back the weights of
+    the last epoch that ended with finite values.
+
+    Logged values are read after every batch; the variables (weights,
+    optimizer slots, EMA copies, batch-norm statistics, image pools) at every
+    epoch end and before every checkpoint, with `kerasgen.finite.first_non_finite`
+    (one fused reduction). Both are needed: with TensorFlow's oneDNN kernels a
+    NaN kernel can leave the loss finite.
 
     Attributes:
-        bad_key: the first non-finite log entry, or None.
+        bad_key: the first non-finite log entry or variable, or None.
         good_epochs: epochs completed before the divergence (their weights are kept).
 
     Example:
@@ -125,16 +133,23 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.good_weights = self.model.get_weights()
 
+    def check(self, logs=None, variables=True):
+        """True if `logs` (and, with `variables`, every variable) are finite; otherwise stop and roll back."""
+        if self.bad_key is None:
+            bad_log = next((key for key, value in (logs or {}).items() if not math.isfinite(float(value))), None)
+            bad_variable = first_non_finite(self.model) if variables and bad_log is None else None
+            if bad_log is None and bad_variable is None:
+                return True
+            self.bad_key = bad_log or f"variable {bad_variable}"
+            self.model.stop_training = True
+            self.model.set_weights(self.good_weights)
+        return False
+
     def on_train_batch_end(self, batch, logs=None):
-        for key, value in (logs or {}).items():
-            if not math.isfinite(float(value)):
-                self.bad_key = key
-                self.model.stop_training = True
-                self.model.set_weights(self.good_weights)
-                return
+        self.check(logs, variables=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.bad_key is None:
+        if self.check(logs):
             self.good_weights = self.model.get_weights()
             self.good_epochs = epoch + 1
 
@@ -220,8 +235,8 @@ def restore_training_state(model, path):
 class RunCheckpoint(keras.callbacks.Callback):
     """Saves the whole training state every `every` steps and after each epoch (see `save_training_state`).
 
-    Nothing is saved while a logged value is non-finite, so the file always
-    holds the last good state.
+    Nothing is saved while a logged value or a variable is non-finite, so the
+    file always holds the last good state.
 
     Args:
         path: the checkpoint file (`.npz`).
@@ -230,6 +245,9 @@ class RunCheckpoint(keras.callbacks.Callback):
         every: steps between checkpoints within an epoch; None for epoch ends only.
         fingerprint: the run's settings, stored so that a resume can check them.
         epoch_logs: the logs of the last completed epoch (on a resume).
+        guard: the run's `StopOnNonFinite`, which checks logs and variables
+            before each save (and rolls back and stops on a failure); None
+            to check them here.
 
     Attributes:
         step: steps completed so far.
@@ -239,7 +257,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         >>> model.fit(dataset, epochs=3, callbacks=[RunCheckpoint("runs/vae/checkpoint.npz", len(dataset), every=100)])
     """
 
-    def __init__(self, path, steps_per_epoch, start_step=0, every=None, fingerprint=None, epoch_logs=None):
+    def __init__(self, path, steps_per_epoch, start_step=0, every=None, fingerprint=None, epoch_logs=None, guard=None):
         super().__init__()
         self.path = pathlib.Path(path)
         self.steps_per_epoch = steps_per_epoch
@@ -247,6 +265,13 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.every = every
         self.fingerprint = fingerprint
         self.epoch_logs = epoch_logs or {}
+        self.guard = guard
+        self.xla = None
+
+    def healthy(self, logs):
+        if self.guard is not None:
+            return self.guard.check(logs)
+        return _finite(logs) and first_non_finite(self.model) is None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = self.step
@@ -254,11 +279,11 @@ class RunCheckpoint(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         done_before, self.step = self.step, self.epoch_start + batch + 1  # batch: the last of `steps_per_execution`
         crossed = self.every and self.step // self.every > done_before // self.every
-        if crossed and self.step % self.steps_per_epoch and _finite(logs):
+        if crossed and self.step % self.steps_per_epoch and self.healthy(logs):
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):
-        if _finite(logs):
+        if self.healthy(logs):
             self.epoch_logs = {key: round(float(value), 4) for key, value in (logs or {}).items()}
             self.save()
 
@@ -268,6 +293,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             "epoch": self.step // self.steps_per_epoch,
             "epoch_logs": self.epoch_logs,
             "fingerprint": self.fingerprint,
+            "xla": self.xla,
         }
         save_training_state(self.model, self.path, counters)
 
@@ -343,8 +369,8 @@ def train(
             (from `TF_CONFIG`); see `kerasgen.distribute`.
         mixed_precision: compute in bfloat16 (CPU) or float16 with loss
             scaling (GPU), keeping variables in float32; see `precision_policy`.
-        jit_compile: compile the train step with XLA; None for this
-            family's measured default (`XLA_BY_DEFAULT`).
+        jit_compile: compile the train step with XLA (True) or without
+            (False); None to let `choose_xla` decide for this machine.
         **model_options: hyperparameters of the model class.
 
     Example:
@@ -356,10 +382,9 @@ def train(
     check_schedule(epochs, batch_size)
     strategy = start_run(seed, deterministic, strategy, mixed_precision)
     class_name, paper = FAMILIES[family]
-    jit_compile = default_jit_compile(family, mixed_precision, strategy) if jit_compile is None else jit_compile
     with strategy.scope():
         model = build_model(class_name, {"image_shape": (image_size, image_size, 1), **model_options})
-        compile_for_training(model, class_name, learning_rate, jit_compile)
+        compile_for_training(model, class_name, learning_rate, compiled_jit(jit_compile, strategy))
     images, labels = data.load_images(data_source, "train", image_size)
     uses_labels = class_name == "Classifier" or bool(model_options.get("num_classes"))
     if uses_labels and labels.min() < 0:
@@ -398,6 +423,7 @@ def train(
     recipe["precision"] = keras.mixed_precision.global_policy().name
     preview_images = data.to_unit_range(data.fixed_subset(images, 64))
     run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
+    run["jit_compile"] = jit_compile
     return fit_and_write(model, out, make_data, preview_images, data_card, recipe, paper, **run)
 
 
@@ -453,8 +479,8 @@ def train_cyclegan(
             (from `TF_CONFIG`); see `kerasgen.distribute`.
         mixed_precision: compute in bfloat16 (CPU) or float16 with loss
             scaling (GPU), keeping variables in float32; see `precision_policy`.
-        jit_compile: compile the train step with XLA; None for this
-            family's measured default (`XLA_BY_DEFAULT`).
+        jit_compile: compile the train step with XLA (True) or without
+            (False); None to let `choose_xla` decide for this machine.
         **model_options: hyperparameters of `CycleGAN`.
 
     Example:
@@ -468,7 +494,6 @@ def train_cyclegan(
     channels = channels or (1 if digits else 3)
     augment = (not digits) if augment is None else augment
     strategy = start_run(seed, deterministic, strategy, mixed_precision)
-    jit_compile = default_jit_compile("cyclegan", mixed_precision, strategy) if jit_compile is None else jit_compile
     with strategy.scope():
         model = build_model(
             "CycleGAN", {"image_shape": (image_size, image_size, channels), "seed": seed, **model_options}
@@ -493,7 +518,7 @@ def train_cyclegan(
         raise UserError(str(error)) from None
     out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
     with strategy.scope():
-        model.compile(learning_rate=schedule, jit_compile=jit_compile)
+        model.compile(learning_rate=schedule, jit_compile=compiled_jit(jit_compile, strategy))
     data_card = {
         "dataset": data_source,
         "domains": DOMAINS.get(data_source, {"a": "trainA", "b": "trainB"}),
@@ -519,6 +544,7 @@ def train_cyclegan(
         data.to_unit_range(data.fixed_subset(images_b, 8)),
     )
     run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
+    run["jit_compile"] = jit_compile
     return fit_and_write(model, out, make_data, preview, data_card, recipe, FAMILIES["cyclegan"][1], **run)
 
 
@@ -545,17 +571,109 @@ def build_model(class_name, config):
         raise UserError(str(error).splitlines()[0]) from None
 
 
-def default_jit_compile(family, mixed_precision=False, strategy=None):
-    """XLA on or off for a family: `XLA_BY_DEFAULT`, and always on with mixed precision.
+def compiled_jit(jit_compile, strategy):
+    """What the model is compiled with: the option, or until `choose_xla` decides, no XLA.
 
-    Without XLA, a mixed policy runs op by op with casts around every layer,
-    5-10x slower than float32 on a CPU (benchmarks/RESULTS.md). With several
-    replicas the choice is Keras's (`"auto"`): XLA cannot compile
-    cross-device collectives on CPUs.
+    With several replicas the choice is Keras's (`"auto"`): XLA cannot
+    compile cross-device collectives on CPUs.
     """
-    if strategy is not None and strategy.num_replicas_in_sync > 1:
-        return "auto"
-    return XLA_BY_DEFAULT[family] or bool(mixed_precision)
+    if jit_compile is not None:
+        return jit_compile
+    return "auto" if strategy.num_replicas_in_sync > 1 else False
+
+
+def choose_xla(model, jit_compile, make_data, steps_left, interrupted=None):
+    """Decide whether the train step runs with XLA, set it on the compiled `model`, and say why.
+
+    In order: the `jit_compile` option if given; Keras's choice with several
+    replicas; XLA with a mixed dtype policy (without it a mixed policy runs op
+    by op, 5-10x slower on a CPU); the interrupted run's choice on a resume;
+    no XLA for runs under `XLA_TRIAL_MIN_STEPS` steps; otherwise the faster
+    of the two, timed on this machine by `time_train_step`.
+
+    Args:
+        model: a compiled model.
+        jit_compile: the user's option (True, False or None).
+        make_data: returns the run's dataset (batches for the trial).
+        steps_left: steps the run still has to do.
+        interrupted: the `choose_xla` record of the run being resumed, if any.
+
+    Returns:
+        A JSON-able record: `jit_compile`, `chosen_by` and, when measured,
+        `seconds_per_step` with and without XLA.
+
+    Example:
+        >>> record = choose_xla(model, None, lambda: dataset, steps_left=2000)
+        >>> record["jit_compile"], record["seconds_per_step"]
+        (True, {'xla': 0.118, 'no_xla': 0.164})
+    """
+    record = {}
+    if jit_compile is not None:
+        choice, reason = bool(jit_compile), "option"
+    elif model.distribute_strategy.num_replicas_in_sync > 1:
+        return {"jit_compile": bool(model.jit_compile), "chosen_by": "Keras (several replicas)"}
+    elif keras.mixed_precision.global_policy().compute_dtype != "float32":
+        choice, reason = True, "mixed precision"
+    elif interrupted and "jit_compile" in interrupted:
+        choice, reason = interrupted["jit_compile"], "the interrupted run's choice"
+        record = {key: interrupted[key] for key in ("seconds_per_step",) if key in interrupted}
+    elif steps_left < XLA_TRIAL_MIN_STEPS:
+        choice, reason = False, f"short run (under {XLA_TRIAL_MIN_STEPS} steps)"
+    else:
+        seconds = time_train_step(model, make_data())
+        choice, reason = seconds["xla"] < seconds["no_xla"], "measured"
+        record = {"seconds_per_step": seconds}
+    if bool(model.jit_compile) != choice:
+        model.jit_compile = choice
+        model.train_function = None
+    return {"jit_compile": choice, "chosen_by": reason, **record}
+
+
+def describe_xla(record):
+    """One line for the log, e.g. `XLA on: measured, 0.118 s/step with XLA, 0.164 without.`"""
+    line = f"XLA {'on' if record['jit_compile'] else 'off'}: {record['chosen_by']}"
+    seconds = record.get("seconds_per_step")
+    if seconds:
+        line += f", {seconds['xla']:.4g} s/step with XLA, {seconds['no_xla']:.4g} without"
+    return line + "."
+
+
+def time_train_step(model, dataset, steps=3, rounds=3):
+    """Median seconds per train step with and without XLA, on batches of `dataset`; the model is left unchanged.
+
+    Both versions are traced and compiled first, then timed in alternating
+    rounds of `steps` steps, so that other load on the machine hits both
+    alike. Every state variable (weights, optimizers, seed generators, image
+    pools) is put back afterwards, and the metrics reset.
+
+    Example:
+        >>> time_train_step(model, dataset)
+        {'xla': 0.118, 'no_xla': 0.164}
+    """
+    import time
+
+    import tensorflow as tf
+
+    variables = state_variables(model)
+    saved = {key: keras.ops.convert_to_numpy(variable) for key, variable in variables.items()}
+    batches = iter(dataset)
+    functions = {mode: tf.function(model.train_step, jit_compile=mode == "xla") for mode in ("xla", "no_xla")}
+    timings = {mode: [] for mode in functions}
+    try:
+        for function in functions.values():
+            keras.tree.map_structure(np.asarray, function(next(batches)))
+        for _ in range(rounds):
+            for mode, function in functions.items():
+                start = time.perf_counter()
+                for _ in range(steps):
+                    logs = function(next(batches))
+                keras.tree.map_structure(np.asarray, logs)
+                timings[mode].append((time.perf_counter() - start) / steps)
+    finally:
+        for key, variable in variables.items():
+            variable.assign(saved[key])
+        model.reset_metrics()
+    return {mode: round(float(np.median(values)), 5) for mode, values in timings.items()}
 
 
 def precision_policy(mixed_precision):
@@ -586,7 +704,7 @@ def start_run(seed, deterministic=False, strategy="default", mixed_precision=Fal
 
 
 def resume_point(model, checkpoint, fingerprint, overwrite):
-    """Restore an unfinished run's state from `checkpoint`; returns (start step, last epoch's logs)."""
+    """Restore an unfinished run's state from `checkpoint`; returns (start step, the checkpoint's counters)."""
     if overwrite or not checkpoint.exists():
         return 0, {}
     counters = restore_training_state(model, checkpoint)
@@ -596,7 +714,7 @@ def resume_point(model, checkpoint, fingerprint, overwrite):
             f"{str(checkpoint.parent)!r} holds an unfinished run with other settings ({', '.join(changed)}); "
             "rerun its own command to resume it, or pass --overwrite to start afresh."
         )
-    return counters["step"], counters.get("epoch_logs", {})
+    return counters["step"], counters
 
 
 def fit_and_write(
@@ -611,6 +729,7 @@ def fit_and_write(
     checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
     overwrite=False,
     strategy=None,
+    jit_compile=None,
 ):
     """Fit a compiled model with the standard callbacks, resuming from `out`'s checkpoint, then write the folder.
 
@@ -621,7 +740,10 @@ def fit_and_write(
     partial epoch first, then the remaining epochs, for the same total
     number of steps.
 
-    If a logged value turns non-finite, training stops; the folder then holds
+    `jit_compile` True or False compiles the train step with XLA or without;
+    None lets `choose_xla` decide (measured on this machine for long runs).
+
+    If a logged value or a variable turns non-finite, training stops; the folder then holds
     the weights of the last good epoch and the call raises `UserError`
     saying so (or, if no epoch completed, writes nothing and raises). Under
     a multi-worker strategy, workers other than the chief write nothing and
@@ -645,20 +767,32 @@ def fit_and_write(
             torn.unlink()
         if overwrite:
             checkpoint.unlink(missing_ok=True)
-    start_step, epoch_logs = resume_point(model, checkpoint, fingerprint, overwrite)
+    start_step, counters = resume_point(model, checkpoint, fingerprint, overwrite)
     total_steps = epochs * steps_per_epoch
     if start_step and chief:
         print(f"Resuming from {checkpoint}: {start_step} of {total_steps} steps done.")
+    xla = choose_xla(model, jit_compile, lambda: make_data(start_step), total_steps - start_step, counters.get("xla"))
+    if chief and verbose:
+        print(describe_xla(xla))
     stop_on_non_finite = StopOnNonFinite()
     stop_on_non_finite.good_epochs = start_step // steps_per_epoch
-    run_checkpoint = RunCheckpoint(checkpoint, steps_per_epoch, start_step, checkpoint_every, fingerprint, epoch_logs)
+    run_checkpoint = RunCheckpoint(
+        checkpoint,
+        steps_per_epoch,
+        start_step,
+        checkpoint_every,
+        fingerprint,
+        counters.get("epoch_logs"),
+        guard=stop_on_non_finite,
+    )
+    run_checkpoint.xla = xla
     callbacks = [stop_on_non_finite]
     if chief:
         callbacks = [
+            stop_on_non_finite,
+            run_checkpoint,
             SampleGrid(out / "samples", preview_images, seed=recipe["seed"], log_dir=out / "logs" / "samples"),
             keras.callbacks.TensorBoard(str(out / "logs")),
-            run_checkpoint,
-            stop_on_non_finite,
         ]
     step = start_step
     while step < total_steps and not stop_on_non_finite.bad_key:
@@ -671,6 +805,7 @@ def fit_and_write(
             steps_per_epoch=steps_per_epoch - done,
             callbacks=callbacks,
             verbose=verbose,
+            shuffle=False,  # the dataset is shuffled by step; Keras would only warn that it ignores True
         )
         step = last_epoch * steps_per_epoch
     good_epochs = stop_on_non_finite.good_epochs
@@ -681,11 +816,14 @@ def fit_and_write(
         )
     if not chief:
         return None
+    bad_variable = first_non_finite(model, optimizers=False)
+    if bad_variable:  # cannot happen after a rollback to a checked epoch; never write such weights all the same
+        raise UserError(f"Variable {bad_variable} is not finite; nothing was written to {out}.")
     (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
     batch, columns = imaging.preview(model, 64, recipe["seed"], preview_images)
     imaging.save_grid(batch, out / "samples.png", columns)
-    training = {**recipe, "final_logs": run_checkpoint.epoch_logs, "completed_epochs": good_epochs}
+    training = {**recipe, "final_logs": run_checkpoint.epoch_logs, "completed_epochs": good_epochs, "xla": xla}
     if start_step:
         training["resumed_from_step"] = start_step
     card = {

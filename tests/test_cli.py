@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -309,3 +310,26 @@ def test_sample_of_a_cyclegan_shows_held_out_translations(cyclegan_folder, tmp_p
     result = invoke("sample", cyclegan_folder, "-n", "24", "-o", tmp_path / "grid.png")
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "grid.png").size == (2 * (4 * 17 + 1), 2 * (6 * 17 + 1))
+
+
+TINY_TRAIN = (
+    "train autoencoder --data uci --epochs 1 --image-size 16 --architecture dense --hidden-units 8 --latent-dim 2"
+)
+TENSORFLOW_START_UP = ("oneDNN custom operations", "cuda drivers", "absl::InitializeLog", "cpu_feature_guard")
+
+
+@pytest.mark.parametrize("tf_logs", [False, True])
+def test_a_run_prints_kerasgen_output_not_tensorflows_start_up_lines(tmp_path, tf_logs):
+    command = [sys.executable, "-m", "kerasgen.cli", *(["--tf-logs"] if tf_logs else []), *TINY_TRAIN.split()]
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "run")], capture_output=True, text=True, env=environment, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "Model folder:" in output and "XLA off: short run" in output
+    assert "shuffle=True" not in output
+    if not tf_logs:
+        assert not [line for line in output.splitlines() if any(text in line for text in TENSORFLOW_START_UP)]
+    else:  # TensorFlow 2.21 on x86-64 always announces where its kernels come from
+        assert any(text in output for text in TENSORFLOW_START_UP)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -182,29 +183,115 @@ def test_kill_9_then_the_same_command_resumes_and_ends_like_an_uninterrupted_run
         np.testing.assert_allclose(b, a, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("family", ["autoencoder", "vae", "gan", "classifier", "cyclegan"])
-def test_a_diverged_run_keeps_its_last_good_checkpoint_and_a_loadable_folder(family, few_digits, tmp_path, monkeypatch):
-    import keras
+class Poison(keras.callbacks.Callback):
+    """Sets a variable to NaN in epoch 2: before its first step, or after its last one, where no loss can see it.
 
-    class PoisonSecondEpoch(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 1:
-                weight = self.model.trainable_weights[0]
-                weight.assign(np.full(weight.shape, np.nan, "float32"))
+    `where` is `before_epoch` (the first trainable weight), `after_last_step`
+    (the same weight) or `optimizer_after_last_step` (the last variable of the
+    model's first built optimizer).
+    """
 
+    def __init__(self, where):
+        super().__init__()
+        self.where = where
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        if epoch == 1 and self.where == "before_epoch":
+            self.poison(self.model.trainable_weights[0])
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1 and batch == self.params["steps"] - 1 and self.where != "before_epoch":
+            if self.where == "after_last_step":
+                self.poison(self.model.trainable_weights[0])
+            else:
+                optimizers = [
+                    value for value in vars(self.model).values() if isinstance(value, keras.optimizers.Optimizer)
+                ]
+                self.poison(next(optimizer for optimizer in optimizers if optimizer.built).variables[-1])
+
+    @staticmethod
+    def poison(variable):
+        variable.assign(np.full(variable.shape, np.nan, "float32"))
+
+
+def poison_every_fit(monkeypatch, where):
     fit = keras.Model.fit
     monkeypatch.setattr(
         keras.Model,
         "fit",
-        lambda model, *args, callbacks=(), **kwargs: fit(
-            model, *args, callbacks=[PoisonSecondEpoch(), *callbacks], **kwargs
-        ),
+        lambda model, *args, callbacks=(), **kwargs: fit(model, *args, callbacks=[Poison(where), *callbacks], **kwargs),
     )
+
+
+@pytest.mark.parametrize(
+    "family, where",
+    [
+        *[(family, "before_epoch") for family in ["autoencoder", "vae", "gan", "classifier", "cyclegan"]],
+        *[(family, "after_last_step") for family in ["autoencoder", "vae", "gan", "classifier", "cyclegan"]],
+        ("gan", "optimizer_after_last_step"),
+        ("cyclegan", "optimizer_after_last_step"),
+    ],
+)
+def test_a_diverged_run_keeps_its_last_good_checkpoint_and_a_loadable_folder(
+    family, where, few_digits, tmp_path, monkeypatch
+):
+    """A NaN the losses never see (poisoned after an epoch's last step) is caught from the variables."""
+    poison_every_fit(monkeypatch, where)
     with pytest.raises(UserError, match="diverged in epoch 2: .* epoch 1, the last good one"):
         run_family(family, tmp_path / "run")
     card = zoo.card(tmp_path / "run")
     assert card["training"]["completed_epochs"] == 1
-    assert counters(tmp_path / "run")["step"] == card["training"]["steps_per_epoch"]
+    steps_per_epoch, last_good_step = card["training"]["steps_per_epoch"], counters(tmp_path / "run")["step"]
+    if where == "before_epoch":
+        assert last_good_step == steps_per_epoch
+    else:  # a mid-epoch checkpoint of epoch 2 was written before the poison, never the end of epoch 2
+        assert steps_per_epoch <= last_good_step < 2 * steps_per_epoch
+    assert all(np.isfinite(weight).all() for weight in zoo.load(tmp_path / "run").get_weights())
+    with np.load(tmp_path / "run" / training.CHECKPOINT) as stored:
+        assert all(np.isfinite(stored[key]).all() for key in stored.files if stored[key].dtype.kind == "f")
+
+
+POISONED_CLI = """
+import sys
+import keras
+import numpy as np
+from kerasgen.cli import main
+
+class PoisonSecondEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            kernel = self.model.trainable_weights[0]
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+fit = keras.Model.fit
+keras.Model.fit = lambda model, *args, callbacks=(), **kwargs: fit(
+    model, *args, callbacks=[PoisonSecondEpoch(), *callbacks], **kwargs
+)
+sys.argv = ["kerasgen", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("onednn", ["0", "1"])
+def test_a_nan_kernel_behind_fused_onednn_kernels_stops_the_cli_run(onednn, tmp_path):
+    """With oneDNN's fused matmul+bias+ReLU the loss stays finite around a NaN kernel; the run still stops."""
+    script = tmp_path / "poisoned.py"
+    script.write_text(POISONED_CLI)
+    options = "--data uci --epochs 3 --image-size 16 --architecture dense --hidden-units 16 --latent-dim 2"
+    environment = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run(
+        [sys.executable, str(script), "train", "autoencoder", *options.split(), "--batch-size", "64"]
+        + ["--no-jit-compile", "--out", str(tmp_path / "run")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "diverged in epoch 2" in result.stderr
+    assert zoo.card(tmp_path / "run")["training"]["completed_epochs"] == 1
     assert all(np.isfinite(weight).all() for weight in zoo.load(tmp_path / "run").get_weights())
 
 

@@ -76,3 +76,58 @@ def test_run_checkpoint_holds_both_optimizers_states_and_the_counters(batch16, t
         np.testing.assert_array_equal(np.asarray(saved), np.asarray(loaded))
     np.testing.assert_array_equal(np.asarray(restored.seed_generator.state), np.asarray(gan.seed_generator.state))
     assert [path.name for path in tmp_path.iterdir()] == ["checkpoint.npz"]
+
+
+def tiny_autoencoder(batch16):
+    from kerasgen import data
+    from kerasgen.autoencoder import AutoEncoder
+    from kerasgen.training import compile_for_training
+
+    keras.utils.set_random_seed(0)
+    model = AutoEncoder(image_shape=(16, 16, 1), latent_dim=2, architecture="dense", hidden_units=(8,))
+    compile_for_training(model, "AutoEncoder", 1e-3, jit_compile=False)
+    return model, data.make_dataset(np.concatenate([batch16] * 4), 8, epochs=3)
+
+
+def test_timing_the_step_both_ways_leaves_the_model_as_it_was(batch16):
+    from kerasgen.training import state_variables, time_train_step
+
+    model, dataset = tiny_autoencoder(batch16)
+    before = {key: np.asarray(variable) for key, variable in state_variables(model).items()}
+    seconds = time_train_step(model, dataset, steps=1, rounds=2)
+    assert set(seconds) == {"xla", "no_xla"} and all(value > 0 for value in seconds.values())
+    for key, variable in state_variables(model).items():
+        np.testing.assert_array_equal(np.asarray(variable), before[key])
+    assert int(model.optimizer.iterations) == 0
+
+
+@pytest.mark.parametrize("xla_faster", [True, False])
+def test_a_long_run_keeps_the_faster_of_xla_and_no_xla(batch16, monkeypatch, xla_faster):
+    from kerasgen import training
+
+    model, dataset = tiny_autoencoder(batch16)
+    seconds = {"xla": 0.1, "no_xla": 0.2} if xla_faster else {"xla": 0.3, "no_xla": 0.2}
+    monkeypatch.setattr(training, "time_train_step", lambda model, dataset: seconds)
+    record = training.choose_xla(model, None, lambda: dataset, steps_left=training.XLA_TRIAL_MIN_STEPS)
+    assert record == {"jit_compile": xla_faster, "chosen_by": "measured", "seconds_per_step": seconds}
+    assert model.jit_compile is xla_faster
+    assert training.describe_xla(record).startswith(f"XLA {'on' if xla_faster else 'off'}: measured, ")
+
+
+def test_xla_choice_without_a_trial(batch16, monkeypatch):
+    from kerasgen import training
+
+    model, dataset = tiny_autoencoder(batch16)
+    monkeypatch.setattr(training, "time_train_step", lambda model, dataset: pytest.fail("timed without need"))
+    long_run = training.XLA_TRIAL_MIN_STEPS
+    assert training.choose_xla(model, True, lambda: dataset, long_run)["chosen_by"] == "option"
+    assert model.jit_compile is True
+    assert training.choose_xla(model, None, lambda: dataset, long_run - 1)["jit_compile"] is False
+    resumed = training.choose_xla(model, None, lambda: dataset, long_run, {"jit_compile": True, "chosen_by": "x"})
+    assert resumed == {"jit_compile": True, "chosen_by": "the interrupted run's choice"}
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.mixed_precision, "global_policy", lambda: keras.DTypePolicy("mixed_bfloat16"))
+        assert training.choose_xla(model, None, lambda: dataset, 10) == {
+            "jit_compile": True,
+            "chosen_by": "mixed precision",
+        }
