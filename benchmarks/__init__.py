@@ -76,7 +76,6 @@ def run(
     results = {
         "options": {"only": list(only), "quick": quick, "mixed_precision": mixed_precision, "extended": extended},
         "machine": machine.describe(),
-        "xla_by_default": dict(training.XLA_BY_DEFAULT),
         "training_family": {
             case.name: cases_module.TRAINING_FAMILY[case.name]
             for case in selected
