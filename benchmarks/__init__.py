@@ -73,13 +73,12 @@ def run(
     selected = cases_module.select(cases_module.all_cases(extended), list(only))
     if quick:
         selected = [cases_module.quick(case) for case in selected]
+    training_families = cases_module.training_families()
     results = {
         "options": {"only": list(only), "quick": quick, "mixed_precision": mixed_precision, "extended": extended},
         "machine": machine.describe(),
         "training_family": {
-            case.name: cases_module.TRAINING_FAMILY[case.name]
-            for case in selected
-            if case.name in cases_module.TRAINING_FAMILY
+            case.name: training_families[case.name] for case in selected if case.name in training_families
         },
         "steps": {case.name: (case.warmup, case.steps) for case in selected},
         "training": [],

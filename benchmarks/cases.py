@@ -5,26 +5,20 @@ real training pipeline (the one `kerasgen.training` uses) and one batch of it.
 """
 
 import dataclasses
-import re
 
-# Case name -> zoo entry for the families at their zoo configurations.
-ZOO_CASES = {
-    "autoencoder": "autoencoder.mnist",
-    "vae": "vae.mnist",
-    "gan": "dcgan.mnist",
-    "cgan": "cgan.mnist",
-    "classifier": "classifier.mnist",
-    "cyclegan.digits": "cyclegan.digits",
-}
-# Key of `kerasgen.training.XLA_BY_DEFAULT` that each case informs.
-TRAINING_FAMILY = {
-    "autoencoder": "autoencoder",
-    "vae": "vae",
-    "gan": "gan",
-    "cgan": "gan",
-    "classifier": "classifier",
-    "cyclegan.digits": "cyclegan",
-}
+from kerasgen import families
+
+
+def zoo_cases():
+    """Case name -> zoo entry, for every registered family's `benchmark_cases`."""
+    return {case: entry for name in families.names() for case, entry in families.get(name).benchmark_cases.items()}
+
+
+def training_families():
+    """Case name -> the family whose training it times."""
+    return {case: name for name in families.names() for case in families.get(name).benchmark_cases}
+
+
 SYNTHETIC_IMAGES = 16  # random RGB images per domain for the photo-sized CycleGANs
 QUICK_FILTERS = 8  # first-layer filters of the photo-sized CycleGANs in a --quick smoke run
 
@@ -70,22 +64,20 @@ class Case:
 
         return zoo.build({"class": self.class_name, "config": self.config})
 
+    @property
+    def family_spec(self):
+        return families.for_class(self.class_name)
+
     def compile(self, model, jit_compile):
-        """Compile `model` for training as `kerasgen.training` does."""
-        if self.class_name == "CycleGAN":
-            from kerasgen.cyclegan import linear_decay_schedule
-
-            model.compile(learning_rate=linear_decay_schedule(1, 1000, self.learning_rate), jit_compile=jit_compile)
-        else:
-            from kerasgen.training import compile_for_training
-
-            compile_for_training(model, self.class_name, self.learning_rate, jit_compile=jit_compile)
+        """Compile `model` for training as `kerasgen.training` does (a CycleGAN with a 1-epoch, 1000-step schedule)."""
+        recipe = {"learning_rate": self.learning_rate, "epochs": 1, "steps_per_epoch": 1000}
+        self.family_spec.hook("compile")(model, recipe, jit_compile)
 
     def pipeline(self, batches):
         """The real `tf.data` training pipeline, holding at least `batches` batches."""
         from kerasgen import data
 
-        if self.class_name == "CycleGAN":
+        if self.family_spec.data == families.UNPAIRED:
             images_a, images_b = self._unpaired_images()
             per_epoch = data.unpaired_steps_per_epoch(len(images_a), len(images_b), self.batch_size)
             return data.make_unpaired_dataset(
@@ -124,38 +116,29 @@ class Case:
         return data.load_unpaired(self.data["source"], "train", height, channels)
 
 
-def _option(command, option, default, kind):
-    """The value of `--option VALUE` in a recorded command line, or `default`."""
-    match = re.search(rf"--{option}[ =](\S+)", command or "")
-    return kind(match[1]) if match else default
-
-
 def zoo_case(name, entry):
     """The case of a zoo entry: its card's config, batch size, learning rate and data pipeline."""
     from kerasgen import zoo
 
     card = zoo.card(entry)
     training = card["training"]
-    command = training.get("command")
-    class_name = card["class"]
+    family = families.for_class(card["class"])
     config = dict(card["config"])
-    if class_name == "CycleGAN":
+    if family.data == families.UNPAIRED:
         data = {"source": card["data"]["dataset"], "augment": card["data"].get("augmentation", "none") != "none"}
-        default_rate = 2e-4
     else:
         data = {
             "source": card["data"]["dataset"],
-            "max_shift": _option(command, "max-shift", 0, int),
-            "labels": class_name == "Classifier" or bool(config.get("num_classes")),
-            "drop_remainder": class_name == "GAN",
+            "max_shift": training["max_shift"],
+            "labels": family.uses_labels(config),
+            "drop_remainder": family.full_batches,
         }
-        default_rate = 2e-4 if class_name == "GAN" else 1e-3
     return Case(
         name=name,
-        class_name=class_name,
+        class_name=card["class"],
         config=config,
         batch_size=training["batch_size"],
-        learning_rate=_option(command, "learning-rate", default_rate, float),
+        learning_rate=training["learning_rate"],
         entry=entry,
         data=data,
     )
@@ -166,7 +149,7 @@ def photo_cyclegan_case(size, batch_size=1):
     suffix = "" if batch_size == 1 else f".b{batch_size}"
     return Case(
         name=f"cyclegan.{size}{suffix}",
-        class_name="CycleGAN",
+        class_name=families.get("cyclegan").class_name,
         config={"image_shape": [size, size, 3], "generator_filters": 64, "discriminator_filters": 64, "seed": 0},
         batch_size=batch_size,
         learning_rate=2e-4,
@@ -178,7 +161,7 @@ def photo_cyclegan_case(size, batch_size=1):
 
 def all_cases(extended=False):
     """Every case of a full run, in the order they run; `extended` adds CycleGAN 128 px at batch 4."""
-    cases = [zoo_case(name, entry) for name, entry in ZOO_CASES.items()]
+    cases = [zoo_case(name, entry) for name, entry in zoo_cases().items()]
     cases += [photo_cyclegan_case(128), photo_cyclegan_case(256)]
     if extended:
         cases.insert(-1, photo_cyclegan_case(128, batch_size=4))

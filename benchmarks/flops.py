@@ -12,25 +12,9 @@ per image (a transposed one `2 * H_in * W_in * K_h * K_w * C_in * C_out`, a
 dense layer `2 * units_in * units_out`). A pass recorded on a gradient tape
 costs three times its forward work (forward, gradient to the inputs, gradient
 to the weights); a pass outside any tape once. How many passes a train step
-makes of each network is written per family in `PASSES`.
+makes of each network is its family's `flops_passes` (`kerasgen.families`).
 """
 
-# (network attribute, forward passes off the tape, passes on a gradient tape) per image of the batch.
-PASSES = {
-    "AutoEncoder": (("encoder", 0, 1), ("decoder", 0, 1)),
-    "VAE": (("encoder", 0, 1), ("decoder", 0, 1)),
-    "Classifier": (("feature_network", 0, 1), ("output_layer", 0, 1)),
-    # Discriminator step: G(z) off the tape, D(real) and D(fake) on it; generator step: D(G(z)) on it.
-    "GAN": (("generator", 1, 1), ("discriminator", 0, 3)),
-    # Generator step: G(a), F(b), F(G(a)), G(F(b)), identities G(b), F(a); D_B(G(a)), D_A(F(b)).
-    # Discriminator steps: D(real) and D(pooled fake) for each domain.
-    "CycleGAN": (
-        ("generator_a2b", 0, 3),
-        ("generator_b2a", 0, 3),
-        ("discriminator_a", 0, 3),
-        ("discriminator_b", 0, 3),
-    ),
-}
 BACKWARD_FACTOR = 3  # forward + gradient to the inputs + gradient to the weights
 
 
@@ -96,11 +80,13 @@ def analytic_train_flops(model, batch_size):
     Returns:
         A dict: `total` and, per network, its forward FLOPs per image.
     """
-    class_name = type(model).__name__
-    if class_name not in PASSES:
-        raise ValueError(f"No pass count for {class_name}; known: {', '.join(PASSES)}.")
+    from kerasgen import families
+
+    passes = families.for_model(model).flops_passes
+    if not passes:
+        raise ValueError(f"No pass count for {type(model).__name__}: its family has no flops_passes.")
     total, per_network = 0, {}
-    for attribute, plain, taped in PASSES[class_name]:
+    for attribute, plain, taped in passes:
         forward = layer_flops(getattr(model, attribute))
         per_network[attribute] = forward
         total += batch_size * forward * (plain + BACKWARD_FACTOR * taped)

@@ -31,23 +31,9 @@ def keras_network_and_inputs(model, count, seed=0):
     latents; GAN: the (moving-average) generator on latents (and labels);
     CycleGAN: the A-to-B generator on images in [-1, 1].
     """
-    import numpy as np
+    from kerasgen import families
 
-    rng = np.random.default_rng(seed)
-    name = type(model).__name__
-    if name in ("AutoEncoder", "Classifier"):
-        return model, rng.random((count, *model.image_shape), dtype=np.float32)
-    if name == "VAE":
-        return model.decoder, rng.standard_normal((count, model.latent_dim), dtype=np.float32)
-    if name == "GAN":
-        network = model.ema_generator if model.ema_generator is not None else model.generator
-        latents = rng.standard_normal((count, model.latent_dim), dtype=np.float32)
-        return network, (
-            [latents, rng.integers(0, model.num_classes, count).astype(np.int32)] if model.num_classes else latents
-        )
-    if name == "CycleGAN":
-        return model.generator_a2b, rng.random((count, *model.image_shape), dtype=np.float32) * 2 - 1
-    raise ValueError(f"No serving counterpart for {name}.")
+    return families.for_model(model).hook("serving_counterpart")(model, count, seed)
 
 
 def _rows(inputs, count):

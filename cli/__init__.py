@@ -72,12 +72,16 @@ def resolved_command(ctx, skip=("overwrite", "update_card")):
         value = ctx.params.get(param.name)
         if param.name in skip or value is None:
             continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+            continue
+        if getattr(param, "is_flag", False) and not param.is_bool_flag:  # e.g. --conditional sets num_classes=10
+            if value == param.flag_value:
+                words.append(max(param.opts, key=len))
+            continue
         if value is False:
             if getattr(param, "secondary_opts", None):
                 words.append(param.secondary_opts[0])
-            continue
-        if isinstance(param, click.Argument):
-            words.append(str(value))
             continue
         words.append(max(param.opts, key=len))
         if value is not True:

@@ -4,14 +4,6 @@ import json
 
 import click
 
-HEADLINE = {
-    "AutoEncoder": ("squared_error", "held-out squared error / image"),
-    "VAE": ("iwae_nll", "held-out NLL (nats)"),
-    "Classifier": ("accuracy", "held-out accuracy"),
-    "GAN": ("fid", "MNIST FID"),
-    "CycleGAN": ("a2b_label_kept", "UCI->MNIST labels kept"),
-}
-
 
 @click.group()
 def zoo():
@@ -21,12 +13,13 @@ def zoo():
 @zoo.command("list")
 def list_entries():
     """A table of entries with their headline figure."""
+    from kerasgen import families
     from kerasgen import zoo as registry
 
     rows = [("name", "class", "data", "headline figure")]
     for name in registry.list():
         card = registry.card(name)
-        key, label = HEADLINE.get(card["class"], (None, ""))
+        key, label = families.for_class(card["class"]).headline
         value = card.get("metrics", {}).get(key)
         figure = f"{label}: {value}" if value is not None else "not measured"
         rows.append((name, card["class"], f"{card['data']['dataset']} {card['data']['split']}", figure))

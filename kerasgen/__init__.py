@@ -14,18 +14,14 @@ import importlib
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "GAN": "kerasgen.gan",
-    "Classifier": "kerasgen.classifier",
-    "AutoEncoder": "kerasgen.autoencoder",
-    "VAE": "kerasgen.vae",
+_LAYERS = {
     "Sampling": "kerasgen.vae",
-    "CycleGAN": "kerasgen.cyclegan",
     "ImagePool": "kerasgen.cyclegan",
     "ConstantThenLinearDecay": "kerasgen.cyclegan",
     "ReflectionPadding2D": "kerasgen.networks",
 }
 _SUBMODULES = (
+    "families",
     "data",
     "zoo",
     "evaluation",
@@ -67,7 +63,7 @@ def load_model(path, **kwargs):
         raise UserError(f"Model file {str(path)!r} does not exist.")
     if path.suffix != ".keras":
         raise UserError(f"{str(path)!r} is not a .keras file; kerasgen.load_model reads only the .keras format.")
-    for module in sorted(set(_LAZY.values())):
+    for module in sorted(set(_lazy().values())):
         importlib.import_module(module)
     try:
         # Keras lets a global enable_unsafe_deserialization() override safe_mode=True; this scope (thread-local,
@@ -88,13 +84,21 @@ def load_model(path, **kwargs):
         ) from None
 
 
+def _lazy():
+    """Public class name -> module: every registered family's model class, and the layers they use."""
+    families = importlib.import_module("kerasgen.families")
+    classes = {families.get(name).class_name: families.get(name).model.partition(":")[0] for name in families.names()}
+    return {**classes, **_LAYERS}
+
+
 def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
     if name in _SUBMODULES:
         return importlib.import_module(f"kerasgen.{name}")
+    lazy = _lazy()
+    if name in lazy:
+        return getattr(importlib.import_module(lazy[name]), name)
     raise AttributeError(f"module 'kerasgen' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_LAZY, *_SUBMODULES])
+    return sorted([*globals(), *_lazy(), *_SUBMODULES])

@@ -1,6 +1,7 @@
 """A deterministic autoencoder for images in [0, 1]."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -53,8 +54,8 @@ class AutoEncoder(keras.Model):
         self,
         image_shape=(28, 28, 1),
         latent_dim=30,
-        architecture="dense",
-        hidden_units=(1000, 500, 250),
+        architecture="conv",
+        hidden_units=(512,),
         filters=(32, 64),
         reconstruction_loss="binary_crossentropy",
         **kwargs,
@@ -148,3 +149,39 @@ class AutoEncoder(keras.Model):
             reconstruction_loss=self.reconstruction_loss,
         )
         return config
+
+
+def serving_counterpart(model, count, seed=0):
+    """The Keras network `serving_default` computes (the model itself) and `count` random images for it."""
+    rng = np.random.default_rng(seed)
+    return model, rng.random((count, *model.image_shape), dtype=np.float32)
+
+
+def serving_functions(model):
+    """What a SavedModel of an AutoEncoder serves: `reconstruct` (default), `encode`, `decode`.
+
+    Returns:
+        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
+        (`serving_default` first); see `kerasgen.export.serving_module`.
+    """
+    import tensorflow as tf
+
+    from kerasgen.export import spec
+
+    encoder, decoder = model.encoder, model.decoder
+    images_spec = spec(model.image_shape, tf.float32, "images")
+
+    @tf.function(input_signature=[images_spec])
+    def reconstruct(images):
+        return {"images": tf.sigmoid(decoder(encoder(images, training=False), training=False))}
+
+    @tf.function(input_signature=[images_spec])
+    def encode(images):
+        return {"latents": encoder(images, training=False)}
+
+    @tf.function(input_signature=[spec((model.latent_dim,), tf.float32, "latents")])
+    def decode(latents):
+        return {"images": tf.sigmoid(decoder(latents, training=False))}
+
+    functions = {"reconstruct": reconstruct, "encode": encode, "decode": decode}
+    return (encoder, decoder), {"serving_default": reconstruct, **functions}

@@ -122,3 +122,56 @@ class Classifier(keras.Model):
             dropout=self.dropout,
         )
         return config
+
+
+def compile_for_training(model, recipe, jit_compile="auto"):
+    """Compile a Classifier as `kerasgen train classifier` does: Adam, sparse cross-entropy, accuracy.
+
+    Returns:
+        The optimizer's settings as plain data, for the card.
+
+    Example:
+        >>> compile_for_training(classifier, {"learning_rate": 1e-3})
+    """
+    from kerasgen.training import optimizer_recipe
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(recipe["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    model.optimizer.build(model.trainable_variables)
+    return optimizer_recipe(model.optimizer)
+
+
+def serving_counterpart(model, count, seed=0):
+    """The Keras network `serving_default` computes (the model itself) and `count` random images for it."""
+    rng = np.random.default_rng(seed)
+    return model, rng.random((count, *model.image_shape), dtype=np.float32)
+
+
+def serving_functions(model):
+    """What a SavedModel of a Classifier serves: `classify` (default) and `features`.
+
+    Returns:
+        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
+        (`serving_default` first); see `kerasgen.export.serving_module`.
+    """
+    import tensorflow as tf
+
+    from kerasgen.export import spec
+
+    feature_network, output_layer = model.feature_network, model.output_layer
+    images_spec = spec(model.image_shape, tf.float32, "images")
+
+    @tf.function(input_signature=[images_spec])
+    def classify(images):
+        probabilities = output_layer(feature_network(images, training=False))
+        return {"probabilities": probabilities, "labels": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
+
+    @tf.function(input_signature=[images_spec])
+    def features(images):
+        return {"features": feature_network(images, training=False)}
+
+    return (feature_network, output_layer), {"serving_default": classify, "classify": classify, "features": features}

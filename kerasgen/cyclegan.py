@@ -270,9 +270,9 @@ class CycleGAN(keras.Model):
         self,
         image_shape=(32, 32, 1),
         generator="resnet",
-        generator_filters=32,
+        generator_filters=16,
         residual_blocks=None,
-        discriminator_filters=64,
+        discriminator_filters=32,
         discriminator_layers=None,
         loss="least_squares",
         lambda_cycle=10.0,
@@ -519,3 +519,56 @@ class CycleGAN(keras.Model):
             seed=self.seed,
         )
         return config
+
+
+def compile_for_training(model, recipe, jit_compile="auto"):
+    """Compile a CycleGAN as `kerasgen train cyclegan` does: four Adam(beta_1=0.5) with the paper's schedule.
+
+    The rate is constant, then decays linearly to zero over the recipe's
+    `decay_epochs` (None: the second half of the run).
+
+    Returns:
+        The optimizers' settings as plain data, for the card.
+
+    Example:
+        >>> compile_for_training(model, {"learning_rate": 2e-4, "epochs": 2, "steps_per_epoch": 1125})
+    """
+    from kerasgen.training import optimizer_recipe
+
+    schedule = linear_decay_schedule(
+        recipe["epochs"], recipe["steps_per_epoch"], recipe["learning_rate"], recipe.get("decay_epochs")
+    )
+    model.compile(learning_rate=schedule, jit_compile=jit_compile)
+    described = {
+        "schedule": "constant, then linear to 0",
+        "initial": recipe["learning_rate"],
+        "constant_steps": schedule.constant_steps,
+        "decay_steps": schedule.decay_steps,
+    }
+    return {"per_network": 4, **optimizer_recipe(keras.optimizers.Adam(beta_1=0.5), schedule=described)}
+
+
+def serving_counterpart(model, count, seed=0):
+    """The Keras network `serving_default` computes (the A-to-B generator) and `count` random images in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    return model.generator_a2b, rng.random((count, *model.image_shape), dtype=np.float32) * 2 - 1
+
+
+def serving_functions(model):
+    """What a SavedModel of a CycleGAN serves: float, uint8 and PNG translators both ways (`translate_a2b` default).
+
+    Returns:
+        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
+        (`serving_default` first); see `kerasgen.export.serving_module`.
+    """
+    from kerasgen.export import translators
+
+    functions = {}
+    for direction, network in (("a2b", model.generator_a2b), ("b2a", model.generator_b2a)):
+        float_fn, uint8_fn, png_fn = translators(network, model.image_shape)
+        functions[f"translate_{direction}"] = float_fn
+        functions[f"translate_{direction}_uint8"] = uint8_fn
+        functions[f"translate_{direction}_png"] = png_fn
+    ordered = [f"translate_{direction}{kind}" for kind in ("", "_uint8", "_png") for direction in ("a2b", "b2a")]
+    functions = {"serving_default": functions["translate_a2b"], **{name: functions[name] for name in ordered}}
+    return (model.generator_a2b, model.generator_b2a), functions

@@ -300,22 +300,44 @@ def cyclegan_figures(model, card_data):
 
 
 def evaluate(name_or_dir, samples=500):
-    """The figures for an entry or model folder, by model family.
+    """The figures for an entry or model folder: its family's evaluation.
+
+    Args:
+        name_or_dir: a zoo entry or a model folder.
+        samples: importance samples per image for likelihood estimates.
 
     Example:
         >>> evaluate("autoencoder.mnist")["squared_error"]
     """
+    from kerasgen import families
+
     card_data = zoo.card(name_or_dir)
     model = zoo.load(name_or_dir)
-    if card_data["class"] == "CycleGAN":
-        return cyclegan_figures(model, card_data)
-    heldout = load_split(card_data, "heldout")
-    if card_data["class"] == "AutoEncoder":
-        return autoencoder_figures(model, load_split(card_data, "train"), heldout)
-    if card_data["class"] == "VAE":
-        return vae_figures(model, heldout, samples=samples)
-    if card_data["class"] == "Classifier":
-        return classifier_figures(model, *load_split(card_data, "heldout", with_labels=True))
-    if card_data["class"] == "GAN":
-        return gan_figures(model, zoo.load(MEASURING_CLASSIFIER), load_split(card_data, "train"), heldout)
-    raise UserError(f"No evaluation defined for {card_data['class']}.")
+    return families.for_class(card_data["class"]).hook("evaluate")(model, card_data, samples)
+
+
+def evaluate_autoencoder(model, card_data, samples=None):
+    """`autoencoder_figures` on the card's training and held-out digits."""
+    return autoencoder_figures(model, load_split(card_data, "train"), load_split(card_data, "heldout"))
+
+
+def evaluate_vae(model, card_data, samples=500):
+    """`vae_figures` on the card's held-out digits, with `samples` importance samples."""
+    return vae_figures(model, load_split(card_data, "heldout"), samples=samples)
+
+
+def evaluate_classifier(model, card_data, samples=None):
+    """`classifier_figures` on the card's held-out digits."""
+    return classifier_figures(model, *load_split(card_data, "heldout", with_labels=True))
+
+
+def evaluate_gan(model, card_data, samples=None):
+    """`gan_figures` measured with `MEASURING_CLASSIFIER`."""
+    return gan_figures(
+        model, zoo.load(MEASURING_CLASSIFIER), load_split(card_data, "train"), load_split(card_data, "heldout")
+    )
+
+
+def evaluate_cyclegan(model, card_data, samples=None):
+    """`cyclegan_figures` on the test split of the card's domains."""
+    return cyclegan_figures(model, card_data)

@@ -3,9 +3,11 @@
 Only what serves is exported: the networks a family needs at inference
 (encoder and decoder, the generator or its moving average, both CycleGAN
 generators, the classifier's layers), held by a `tf.Module` with one
-`tf.function` per signature. Never the training wrapper, its discriminators,
-optimizers or image pools. Every signature has named inputs and outputs, fixed
-dtypes and a dynamic batch dimension (-1):
+`tf.function` per signature. Each family's `serving_functions` live beside its
+model (`kerasgen.vae.serving_functions`, ...), named by its `Family.serving`.
+Never the training wrapper, its discriminators, optimizers or image pools.
+Every signature has named inputs and outputs, fixed dtypes and a dynamic
+batch dimension (-1):
 
 | family | signatures |
 | --- | --- |
@@ -35,21 +37,6 @@ import tempfile
 from kerasgen.errors import UserError
 from kerasgen.files import write_atomically
 
-SIGNATURES = {
-    "AutoEncoder": ("serving_default", "reconstruct", "encode", "decode"),
-    "VAE": ("serving_default", "decode", "encode", "reconstruct", "sample"),
-    "GAN": ("serving_default", "generate", "generate_seeded"),
-    "CycleGAN": (
-        "serving_default",
-        "translate_a2b",
-        "translate_b2a",
-        "translate_a2b_uint8",
-        "translate_b2a_uint8",
-        "translate_a2b_png",
-        "translate_b2a_png",
-    ),
-    "Classifier": ("serving_default", "classify", "features"),
-}
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 VERSION_PATTERN = re.compile(r"[0-9]+")
 TEMPORARY_PREFIX = ".tmp-export-"
@@ -219,25 +206,9 @@ def serving_module(model):
     """
     import tensorflow as tf
 
-    from kerasgen.autoencoder import AutoEncoder
-    from kerasgen.classifier import Classifier
-    from kerasgen.cyclegan import CycleGAN
-    from kerasgen.gan import GAN
-    from kerasgen.vae import VAE
+    from kerasgen import families
 
-    builders = (
-        (AutoEncoder, _autoencoder_functions),
-        (VAE, _vae_functions),
-        (GAN, _gan_functions),
-        (CycleGAN, _cyclegan_functions),
-        (Classifier, _classifier_functions),
-    )
-    for model_class, builder in builders:
-        if isinstance(model, model_class):
-            networks, functions = builder(model)
-            break
-    else:
-        raise UserError(f"Cannot export a {type(model).__name__}; kerasgen exports {', '.join(SIGNATURES)}.")
+    networks, functions = families.for_model(model).hook("serving")(model)
     signatures = {key: function.get_concrete_function() for key, function in functions.items()}
     # Track the tf.Variables the functions capture, not Keras's Variable wrappers: TF Serving's loader (like
     # `saved_model_cli run`) cannot find variables that reach the SavedModel only through those wrappers.
@@ -253,13 +224,14 @@ def serving_module(model):
     return module, signatures
 
 
-def _spec(shape, dtype, name):
+def spec(shape, dtype, name):
+    """A `tf.TensorSpec` with a dynamic batch dimension: `[None, *shape]`."""
     import tensorflow as tf
 
     return tf.TensorSpec([None, *shape], dtype, name=name)
 
 
-def _seeded_normal(seeds, size):
+def seeded_normal(seeds, size):
     """One row of N(0, 1) per int32 seed, equal to `keras.random.normal((1, size), seed=seed)`."""
     import tensorflow as tf
 
@@ -270,58 +242,8 @@ def _seeded_normal(seeds, size):
     return tf.map_fn(row, seeds, fn_output_signature=tf.TensorSpec([size], tf.float32))
 
 
-def _autoencoder_functions(model):
-    import tensorflow as tf
-
-    encoder, decoder = model.encoder, model.decoder
-    images_spec = _spec(model.image_shape, tf.float32, "images")
-
-    @tf.function(input_signature=[images_spec])
-    def reconstruct(images):
-        return {"images": tf.sigmoid(decoder(encoder(images, training=False), training=False))}
-
-    @tf.function(input_signature=[images_spec])
-    def encode(images):
-        return {"latents": encoder(images, training=False)}
-
-    @tf.function(input_signature=[_spec((model.latent_dim,), tf.float32, "latents")])
-    def decode(latents):
-        return {"images": tf.sigmoid(decoder(latents, training=False))}
-
-    functions = {"reconstruct": reconstruct, "encode": encode, "decode": decode}
-    return (encoder, decoder), {"serving_default": reconstruct, **functions}
-
-
-def _vae_functions(model):
-    import tensorflow as tf
-
-    encoder, decoder, latent_dim = model.encoder, model.decoder, model.latent_dim
-    images_spec = _spec(model.image_shape, tf.float32, "images")
-
-    @tf.function(input_signature=[_spec((latent_dim,), tf.float32, "latents")])
-    def decode(latents):
-        return {"images": tf.sigmoid(decoder(latents, training=False))}
-
-    @tf.function(input_signature=[images_spec])
-    def encode(images):
-        mean, log_var = encoder(images, training=False)
-        return {"mean": mean, "log_var": log_var}
-
-    @tf.function(input_signature=[images_spec])
-    def reconstruct(images):
-        mean, _ = encoder(images, training=False)
-        return {"images": tf.sigmoid(decoder(mean, training=False))}
-
-    @tf.function(input_signature=[_spec((), tf.int32, "seeds")])
-    def sample(seeds):
-        latents = _seeded_normal(seeds, latent_dim)
-        return {"images": tf.sigmoid(decoder(latents, training=False)), "latents": latents}
-
-    functions = {"decode": decode, "encode": encode, "reconstruct": reconstruct, "sample": sample}
-    return (encoder, decoder), {"serving_default": decode, **functions}
-
-
-def _checked_labels(labels, batch, num_classes):
+def checked_labels(labels, batch, num_classes):
+    """`labels`, after checks that there is one per row and each is in [0, num_classes)."""
     import tensorflow as tf
 
     checks = [
@@ -333,56 +255,7 @@ def _checked_labels(labels, batch, num_classes):
         return tf.identity(labels)
 
 
-def _gan_functions(model):
-    import tensorflow as tf
-
-    network = model.ema_generator if model.ema_generator is not None else model.generator
-    latent_dim, num_classes = model.latent_dim, model.num_classes
-
-    def images_of(latents, labels=None):
-        inputs = latents if labels is None else [latents, _checked_labels(labels, tf.shape(latents)[0], num_classes)]
-        return (network(inputs, training=False) + 1.0) / 2.0
-
-    latents_spec = _spec((latent_dim,), tf.float32, "latents")
-    seeds_spec = _spec((), tf.int32, "seeds")
-    if num_classes:
-        labels_spec = _spec((), tf.int32, "labels")
-
-        @tf.function(input_signature=[latents_spec, labels_spec])
-        def generate(latents, labels):
-            return {"images": images_of(latents, labels)}
-
-        @tf.function(input_signature=[seeds_spec, labels_spec])
-        def generate_seeded(seeds, labels):
-            latents = _seeded_normal(seeds, latent_dim)
-            return {"images": images_of(latents, labels), "latents": latents}
-
-    else:
-
-        @tf.function(input_signature=[latents_spec])
-        def generate(latents):
-            return {"images": images_of(latents)}
-
-        @tf.function(input_signature=[seeds_spec])
-        def generate_seeded(seeds):
-            latents = _seeded_normal(seeds, latent_dim)
-            return {"images": images_of(latents), "latents": latents}
-
-    return (network,), {"serving_default": generate, "generate": generate, "generate_seeded": generate_seeded}
-
-
-def _cyclegan_functions(model):
-    functions = {}
-    for direction, network in (("a2b", model.generator_a2b), ("b2a", model.generator_b2a)):
-        float_fn, uint8_fn, png_fn = _translators(network, model.image_shape)
-        functions[f"translate_{direction}"] = float_fn
-        functions[f"translate_{direction}_uint8"] = uint8_fn
-        functions[f"translate_{direction}_png"] = png_fn
-    ordered = {key: functions[key] for key in SIGNATURES["CycleGAN"][1:]}
-    return (model.generator_a2b, model.generator_b2a), {"serving_default": functions["translate_a2b"], **ordered}
-
-
-def _translators(network, image_shape):
+def translators(network, image_shape):
     """Float, uint8 and encoded-image translators through one generator (images in [0, 1] at its ends)."""
     import tensorflow as tf
 
@@ -399,11 +272,11 @@ def _translators(network, image_shape):
     def to_uint8(images):
         return tf.cast(tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0), tf.uint8)
 
-    @tf.function(input_signature=[_spec(image_shape, tf.float32, "images")])
+    @tf.function(input_signature=[spec(image_shape, tf.float32, "images")])
     def translate(images):
         return {"images": translated(images)}
 
-    @tf.function(input_signature=[_spec(image_shape, tf.uint8, "images")])
+    @tf.function(input_signature=[spec(image_shape, tf.uint8, "images")])
     def translate_uint8(images):
         return {"images": to_uint8(translated(tf.cast(images, tf.float32) / 255.0))}
 
@@ -425,7 +298,7 @@ def _translators(network, image_shape):
         restored = tf.image.resize(image, size, method="bilinear", antialias=True)
         return tf.io.encode_png(to_uint8(restored))
 
-    @tf.function(input_signature=[_spec((), tf.string, "image_bytes")])
+    @tf.function(input_signature=[spec((), tf.string, "image_bytes")])
     def translate_png(image_bytes):
         images, sizes = tf.map_fn(
             decode,
@@ -436,24 +309,6 @@ def _translators(network, image_shape):
         return {"png_bytes": tf.map_fn(encode, (outputs, sizes), fn_output_signature=tf.TensorSpec([], tf.string))}
 
     return translate, translate_uint8, translate_png
-
-
-def _classifier_functions(model):
-    import tensorflow as tf
-
-    feature_network, output_layer = model.feature_network, model.output_layer
-    images_spec = _spec(model.image_shape, tf.float32, "images")
-
-    @tf.function(input_signature=[images_spec])
-    def classify(images):
-        probabilities = output_layer(feature_network(images, training=False))
-        return {"probabilities": probabilities, "labels": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
-
-    @tf.function(input_signature=[images_spec])
-    def features(images):
-        return {"features": feature_network(images, training=False)}
-
-    return (feature_network, output_layer), {"serving_default": classify, "classify": classify, "features": features}
 
 
 def model_folders(base="saved_models"):

@@ -1,6 +1,7 @@
 """Generative adversarial networks (Goodfellow et al. 2014) with DCGAN networks."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -106,7 +107,7 @@ class GAN(keras.Model):
         d_steps=1,
         gradient_penalty=10.0,
         label_smoothing=0.0,
-        ema_decay=0.0,
+        ema_decay=0.999,
         seed=None,
         **kwargs,
     ):
@@ -317,3 +318,80 @@ class GAN(keras.Model):
             seed=self.seed,
         )
         return config
+
+
+def compile_for_training(model, recipe, jit_compile="auto"):
+    """Compile a GAN as `kerasgen train gan` does: Adam(recipe learning rate, beta_1=0.5) for both networks.
+
+    Returns:
+        The optimizers' settings as plain data, for the card.
+
+    Example:
+        >>> compile_for_training(gan, {"learning_rate": 2e-4})
+    """
+    from kerasgen.training import optimizer_recipe
+
+    rate = recipe["learning_rate"]
+    model.compile(
+        d_optimizer=keras.optimizers.Adam(rate, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(rate, beta_1=0.5),
+        jit_compile=jit_compile,
+    )
+    return optimizer_recipe(keras.optimizers.Adam(rate, beta_1=0.5))
+
+
+def serving_counterpart(model, count, seed=0):
+    """The Keras network `serving_default` computes (the moving-average generator if there is one) and
+    `count` random latents (and labels) for it."""
+    rng = np.random.default_rng(seed)
+    network = model.ema_generator if model.ema_generator is not None else model.generator
+    latents = rng.standard_normal((count, model.latent_dim), dtype=np.float32)
+    if model.num_classes:
+        return network, [latents, rng.integers(0, model.num_classes, count).astype(np.int32)]
+    return network, latents
+
+
+def serving_functions(model):
+    """What a SavedModel of a GAN serves: `generate` (default) and `generate_seeded`, with `labels` if conditional.
+
+    Returns:
+        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
+        (`serving_default` first); see `kerasgen.export.serving_module`.
+    """
+    import tensorflow as tf
+
+    from kerasgen.export import checked_labels, seeded_normal, spec
+
+    network = model.ema_generator if model.ema_generator is not None else model.generator
+    latent_dim, num_classes = model.latent_dim, model.num_classes
+
+    def images_of(latents, labels=None):
+        inputs = latents if labels is None else [latents, checked_labels(labels, tf.shape(latents)[0], num_classes)]
+        return (network(inputs, training=False) + 1.0) / 2.0
+
+    latents_spec = spec((latent_dim,), tf.float32, "latents")
+    seeds_spec = spec((), tf.int32, "seeds")
+    if num_classes:
+        labels_spec = spec((), tf.int32, "labels")
+
+        @tf.function(input_signature=[latents_spec, labels_spec])
+        def generate(latents, labels):
+            return {"images": images_of(latents, labels)}
+
+        @tf.function(input_signature=[seeds_spec, labels_spec])
+        def generate_seeded(seeds, labels):
+            latents = seeded_normal(seeds, latent_dim)
+            return {"images": images_of(latents, labels), "latents": latents}
+
+    else:
+
+        @tf.function(input_signature=[latents_spec])
+        def generate(latents):
+            return {"images": images_of(latents)}
+
+        @tf.function(input_signature=[seeds_spec])
+        def generate_seeded(seeds):
+            latents = seeded_normal(seeds, latent_dim)
+            return {"images": images_of(latents), "latents": latents}
+
+    return (network,), {"serving_default": generate, "generate": generate, "generate_seeded": generate_seeded}

@@ -53,26 +53,34 @@ def save_grid(images, path, columns=None, scale=2):
 
 
 def preview(model, count=64, seed=0, images=None):
-    """What a person wants to see of a model, as one batch for `save_grid`.
+    """What a person wants to see of a model, as one batch for `save_grid`: its family's preview.
 
-    Generative models (with `sample`) show `count` samples from a fixed seed,
-    a conditional one a column per class. An autoencoder shows pairs of rows:
-    originals, then their reconstructions. A classifier shows a row per
-    predicted class. A CycleGAN, given `images=(images_a, images_b)`, shows
-    `translation_rows`.
+    Samplers show `count` samples from a fixed seed (a conditional GAN a
+    column per class); an autoencoder pairs of rows, originals then their
+    reconstructions; a classifier a row per predicted class; a CycleGAN,
+    given `images=(images_a, images_b)`, `translation_rows`.
 
     Returns:
         `(images, columns)`.
+
+    Example:
+        >>> batch, columns = preview(kerasgen.zoo.load("vae.mnist"), 64, seed=0)
     """
-    if hasattr(model, "sample"):
-        classes = getattr(model, "num_classes", 0)
-        if classes:  # a column per class, full rows
-            count = math.ceil(count / classes) * classes
-        return np.asarray(model.sample(count, seed=seed)), classes or None
-    if hasattr(model, "features"):
-        return by_predicted_class(model, images)
-    if hasattr(model, "translate"):
-        return translation_rows(model, *images)
+    from kerasgen import families
+
+    return families.for_model(model).hook("preview")(model, count, seed, images)
+
+
+def sample_grid(model, count=64, seed=0, images=None):
+    """`count` samples from a fixed seed; a conditional model (`num_classes` > 0) gets a column per class."""
+    classes = getattr(model, "num_classes", 0)
+    if classes:  # a column per class, full rows
+        count = math.ceil(count / classes) * classes
+    return np.asarray(model.sample(count, seed=seed)), classes or None
+
+
+def reconstruction_rows(model, count=64, seed=0, images=None):
+    """Pairs of rows: `images`, then their reconstructions (`model.reconstruct`)."""
     columns = max(1, math.ceil(math.sqrt(count)))
     originals = np.asarray(images[: columns * max(1, count // (2 * columns))], dtype=np.float32)
     reconstructions = np.asarray(model.reconstruct(originals))
@@ -82,8 +90,8 @@ def preview(model, count=64, seed=0, images=None):
     return np.concatenate(rows), columns
 
 
-def by_predicted_class(model, images, columns=8):
-    """A grid with one row per class holding up to `columns` images the classifier assigns to it.
+def by_predicted_class(model, count=64, seed=0, images=None, columns=8):
+    """A grid with one row per class holding up to `columns` of `images` the classifier assigns to it.
 
     Returns:
         `(images, columns)`; empty cells are black.
@@ -96,18 +104,34 @@ def by_predicted_class(model, images, columns=8):
     return cells, columns
 
 
-def translation_rows(model, images_a, images_b):
+def translation_rows(model, count=64, seed=0, images=None):
     """Six rows: A, G(A), F(G(A)), then B, F(B), G(F(B)): inputs, translations, reconstructions.
+
+    Args:
+        images: `(images_a, images_b)`; as many columns as the shorter holds.
 
     Returns:
         `(images, columns)`.
     """
+    images_a, images_b = images
     count = min(len(images_a), len(images_b))
     images_a, images_b = images_a[:count], images_b[:count]
     as_b = model.translate(images_a, "a2b")
     as_a = model.translate(images_b, "b2a")
     rows = [images_a, as_b, model.translate(as_b, "b2a"), images_b, as_a, model.translate(as_a, "a2b")]
     return np.concatenate([np.asarray(row, np.float32) for row in rows]), count
+
+
+def save_interpolation_strips(model, path, name_or_dir="NAME", rows=6, steps=10):
+    """Write `rows` latent interpolations of `steps` images each (a GAN's `interpolate`) to `path`.
+
+    Returns:
+        The card keys that describe the picture: `interpolation` and `interpolation_command`.
+    """
+    strips = [model.interpolate(steps, seed=row, label=row % max(1, model.num_classes)) for row in range(rows)]
+    save_grid(np.concatenate([np.asarray(strip) for strip in strips]), path, steps)
+    command = f"kerasgen sample {name_or_dir} --interpolate {steps} -n {rows} -o {path}"
+    return {"interpolation": pathlib.Path(path).name, "interpolation_command": command}
 
 
 def latent_manifold(model, steps=20):
@@ -126,32 +150,26 @@ def latent_manifold(model, steps=20):
 
 
 def save_preview(model, card_data, path, count=64, seed=0):
-    """Write `preview` of a loaded zoo entry or model folder to `path`; autoencoders
-    reconstruct held-out images of the card's dataset.
+    """Write `preview` of a loaded zoo entry or model folder to `path`, with images of its test split
+    (a folder without one: its training images) where the preview shows real images.
 
     Example:
         >>> save_preview(kerasgen.zoo.load("vae.mnist"), kerasgen.zoo.card("vae.mnist"), "grid.png")
     """
-    from kerasgen import data
+    from kerasgen import data, families
 
-    images = None
-    if hasattr(model, "translate"):
-        size, channels = model.image_shape[0], model.image_shape[2]
-        source = card_data["data"]["dataset"]
+    source = card_data["data"]["dataset"]
+    height, _, channels = model.image_shape
+    if families.for_model(model).data == families.UNPAIRED:
         try:
-            pair = data.load_unpaired(source, "test", size, channels)
+            pair = data.load_unpaired(source, "test", height, channels)
         except UserError:  # a folder without testA/ testB/
-            pair = data.load_unpaired(source, "train", size, channels)
-        columns = max(1, count // 6)
-        batch, columns = translation_rows(model, *(data.to_unit_range(data.fixed_subset(x, columns)) for x in pair))
-        return save_grid(batch, path, columns)
-    if hasattr(model, "features"):
-        count = 32 * model.num_classes  # enough held-out images to fill every row
-    if not hasattr(model, "sample"):
-        source = card_data["data"]["dataset"]
+            pair = data.load_unpaired(source, "train", height, channels)
+        images = tuple(data.to_unit_range(data.fixed_subset(domain, max(1, count // 6))) for domain in pair)
+    else:
         split = "heldout" if data.has_heldout_split(source) else "all"
         images, _ = data.load_images(source, split, card_data["data"]["image_size"])
-        images = data.to_unit_range(data.fixed_subset(images, count))
+        images = data.to_unit_range(data.fixed_subset(images, 32 * 10))  # enough to fill a row per class
     batch, columns = preview(model, count, seed, images)
     return save_grid(batch, path, columns)
 

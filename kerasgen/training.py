@@ -32,28 +32,11 @@ import zipfile
 import keras
 import numpy as np
 
-from kerasgen import data, distribute, imaging, zoo
+from kerasgen import data, distribute, families, imaging, zoo
 from kerasgen.errors import UserError
 from kerasgen.files import save_atomically, write_atomically
 from kerasgen.finite import first_non_finite
 
-FAMILIES = {
-    "autoencoder": (
-        "AutoEncoder",
-        "Hinton and Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks",
-    ),
-    "vae": ("VAE", "Kingma and Welling 2014, Auto-Encoding Variational Bayes"),
-    "gan": (
-        "GAN",
-        "Goodfellow et al. 2014, Generative Adversarial Nets; Radford et al. 2016, DCGAN; "
-        "Mirza and Osindero 2014, Conditional GANs",
-    ),
-    "classifier": ("Classifier", "LeCun et al. 1998, Gradient-Based Learning Applied to Document Recognition"),
-    "cyclegan": (
-        "CycleGAN",
-        "Zhu et al. 2017, Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks",
-    ),
-}
 CHECKPOINT = "checkpoint.npz"
 DEFAULT_CHECKPOINT_EVERY = 200
 # Runs with fewer steps than this train without XLA: its compile time would not be paid back. Longer runs time
@@ -323,16 +306,12 @@ def hyperparameters(model):
     return {key: value for key, value in model.get_config().items() if key not in BASE_CONFIG_KEYS}
 
 
+RUN_DEFAULTS = {"seed": 0}
+
+
 def train(
     family,
     out,
-    data_source="mnist",
-    epochs=10,
-    batch_size=128,
-    learning_rate=1e-3,
-    seed=0,
-    image_size=28,
-    max_shift=0,
     overwrite=False,
     verbose="auto",
     command=None,
@@ -341,21 +320,14 @@ def train(
     strategy="default",
     mixed_precision=False,
     jit_compile=None,
-    **model_options,
+    **options,
 ):
-    """Train one model of a single-domain family and write its folder; returns the folder's path.
+    """Train one model of a registered family and write its folder; returns the folder's path.
 
     Args:
-        family: a key of `FAMILIES` other than `"cyclegan"` (see `train_cyclegan`).
+        family: a family name (`kerasgen.families.names()`).
         out: output folder (created; refused if it already holds a model,
             unless `overwrite`).
-        data_source: `mnist`, `uci`, `tfds:NAME` or an image folder.
-        epochs: passes over the training data.
-        batch_size: images per step.
-        learning_rate: Adam's step size.
-        seed: seeds weights, shuffling and sampling.
-        image_size: side of the (square) training images.
-        max_shift: random translation of training images, in pixels (0: off).
         overwrite: replace a model already in `out`, or start afresh
             instead of resuming an unfinished run there.
         verbose: passed to `fit`.
@@ -371,181 +343,155 @@ def train(
             scaling (GPU), keeping variables in float32; see `precision_policy`.
         jit_compile: compile the train step with XLA (True) or without
             (False); None to let `choose_xla` decide for this machine.
-        **model_options: hyperparameters of the model class.
+        **options: the family's recipe keys (`data`, `epochs`, `batch_size`,
+            `learning_rate`, `seed`, `image_size`, and `max_shift` for single
+            images or `channels`, `augment`, `decay_epochs`, `steps_per_epoch`
+            for unpaired domains; defaults in `Family.recipe`) and model
+            hyperparameters (defaults: the model class's).
 
     Example:
-        >>> train("autoencoder", "runs/ae", epochs=2, latent_dim=30)
+        >>> folder = train("autoencoder", "runs/ae", epochs=2, latent_dim=30)
+        >>> folder = train("cyclegan", "runs/cyclegan", data="digits", epochs=1)
     """
-    if family not in FAMILIES or family == "cyclegan":
-        choices = ", ".join(name for name in FAMILIES if name != "cyclegan")
-        raise UserError(f"Unknown family {family!r}; choose one of {choices} (or use train_cyclegan).")
-    check_schedule(epochs, batch_size)
-    strategy = start_run(seed, deterministic, strategy, mixed_precision)
-    class_name, paper = FAMILIES[family]
+    family = families.get(family)
+    recipe = {**family.recipe, **RUN_DEFAULTS}
+    recipe.update({key: options.pop(key) for key in list(options) if key in recipe})
+    check_schedule(recipe["epochs"], recipe["batch_size"])
+    strategy = start_run(recipe["seed"], deterministic, strategy, mixed_precision)
+    source = DATA_KINDS[family.data](recipe, family)
     with strategy.scope():
-        model = build_model(class_name, {"image_shape": (image_size, image_size, 1), **model_options})
-        compile_for_training(model, class_name, learning_rate, compiled_jit(jit_compile, strategy))
-    images, labels = data.load_images(data_source, "train", image_size)
-    uses_labels = class_name == "Classifier" or bool(model_options.get("num_classes"))
-    if uses_labels and labels.min() < 0:
-        raise UserError(
-            f"Training a {class_name} needs labelled data (mnist, uci, tfds:NAME); {data_source!r} has none."
-        )
-    if not data.has_heldout_split(data_source):
-        data_source = str(pathlib.Path(data_source).resolve())
+        model = build_model(family, {"image_shape": source.image_shape, **options})
+    source.load(family.uses_labels(hyperparameters(model)))
+    check_replica_batch(recipe["batch_size"], strategy)
+    recipe["steps_per_epoch"] = source.steps_per_epoch(strategy)
+    recipe["data"] = source.name
     out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
-    check_replica_batch(batch_size, strategy)
-    drop_remainder = (class_name == "GAN" or strategy.num_replicas_in_sync > 1) and len(images) >= batch_size
+    with strategy.scope():
+        try:
+            recipe["optimizer"] = family.hook("compile")(model, recipe, compiled_jit(jit_compile, strategy))
+        except ValueError as error:
+            raise UserError(str(error).splitlines()[0]) from None
+    recipe = {"command": command, **recipe, "precision": keras.mixed_precision.global_policy().name}
+    run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
+    return fit_and_write(
+        model, out, source.make_data, source.preview, source.card, recipe, family.paper, jit_compile=jit_compile, **run
+    )
 
-    def make_data(start_step):
+
+class SingleDomainData:
+    """A family's training images (and labels) from `mnist`, `uci`, `tfds:NAME` or a folder.
+
+    Example:
+        >>> source = SingleDomainData({"data": "uci", "image_size": 16, "batch_size": 32, ...})
+        >>> source.load(with_labels=True)
+        >>> dataset = source.make_data(start_step=0)
+    """
+
+    def __init__(self, recipe, family):
+        self.recipe = recipe
+        self.family = family
+        self.name = recipe["data"]
+        self.image_shape = (recipe["image_size"], recipe["image_size"], 1)
+
+    def load(self, with_labels):
+        images, labels = data.load_images(self.name, "train", self.recipe["image_size"])
+        if with_labels and labels.min() < 0:
+            raise UserError(f"This model trains on labelled data (mnist, uci, tfds:NAME); {self.name!r} has none.")
+        if not data.has_heldout_split(self.name):
+            self.name = str(pathlib.Path(self.name).resolve())
+        self.images, self.labels = images, labels if with_labels else None
+        self.preview = data.to_unit_range(data.fixed_subset(images, 64))
+        max_shift = self.recipe["max_shift"]
+        self.card = {
+            "dataset": self.name,
+            "split": "train",
+            "images": len(images),
+            "image_size": self.recipe["image_size"],
+            "augmentation": f"random shifts of up to {max_shift} pixels" if max_shift else "none",
+            "license": DATA_LICENSES.get(self.name, "the user's"),
+        }
+
+    def steps_per_epoch(self, strategy):
+        full = self.family.full_batches or strategy.num_replicas_in_sync > 1
+        self.drop_remainder = full and len(self.images) >= self.recipe["batch_size"]
+        return data.steps_per_epoch(len(self.images), self.recipe["batch_size"], self.drop_remainder)
+
+    def make_data(self, start_step):
+        recipe = self.recipe
         return data.make_dataset(
-            images,
-            batch_size,
-            seed=seed,
-            max_shift=max_shift,
-            labels=labels if uses_labels else None,
-            drop_remainder=drop_remainder,
-            epochs=epochs,
+            self.images,
+            recipe["batch_size"],
+            seed=recipe["seed"],
+            max_shift=recipe["max_shift"],
+            labels=self.labels,
+            drop_remainder=self.drop_remainder,
+            epochs=recipe["epochs"],
             start_step=start_step,
         )
 
-    data_card = {
-        "dataset": data_source,
-        "split": "train",
-        "images": len(images),
-        "image_size": image_size,
-        "augmentation": f"random shifts of up to {max_shift} pixels" if max_shift else "none",
-        "license": DATA_LICENSES.get(data_source, "the user's"),
-    }
-    steps = data.steps_per_epoch(len(images), batch_size, drop_remainder)
-    recipe = {"command": command, "epochs": epochs, "steps_per_epoch": steps, "batch_size": batch_size, "seed": seed}
-    recipe["optimizer"] = f"Adam(learning_rate={learning_rate}{', beta_1=0.5' if class_name == 'GAN' else ''})"
-    recipe["precision"] = keras.mixed_precision.global_policy().name
-    preview_images = data.to_unit_range(data.fixed_subset(images, 64))
-    run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
-    run["jit_compile"] = jit_compile
-    return fit_and_write(model, out, make_data, preview_images, data_card, recipe, paper, **run)
 
-
-def train_cyclegan(
-    out,
-    data_source="digits",
-    epochs=2,
-    batch_size=8,
-    learning_rate=2e-4,
-    decay_epochs=None,
-    steps_per_epoch=None,
-    seed=0,
-    image_size=32,
-    channels=None,
-    augment=None,
-    overwrite=False,
-    verbose="auto",
-    command=None,
-    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
-    deterministic=False,
-    strategy="default",
-    mixed_precision=False,
-    jit_compile=None,
-    **model_options,
-):
-    """Train a CycleGAN on two unpaired domains and write its folder; returns the folder's path.
-
-    Args:
-        out: output folder (as for `train`).
-        data_source: `digits` (UCI -> MNIST, embedded), a folder with
-            `trainA/ trainB/ testA/ testB/`, or `tfds:cycle_gan/NAME`.
-        epochs: epochs of `steps_per_epoch` steps.
-        batch_size: image pairs per step (1 in the paper).
-        learning_rate: Adam's initial rate; constant for the first epochs,
-            then linearly decayed to zero over `decay_epochs`.
-        decay_epochs: None for the second half of the run (as in the paper).
-        steps_per_epoch: None for the larger domain's size over `batch_size`.
-        seed: seeds weights, shuffling, augmentation and the image pools.
-        image_size: side of the square images.
-        channels: 1 or 3; None for 1 with `digits` and 3 otherwise.
-        augment: the paper's jitter (resize up by 286/256, random crop,
-            random flip); None for on with photos and off with `digits`.
-        overwrite: replace a model already in `out`, or start afresh
-            instead of resuming an unfinished run there.
-        verbose: passed to `fit`.
-        command: the command line to record in the card.
-        checkpoint_every: steps between checkpoints within an epoch (one is
-            also written after every epoch); None for epoch ends only.
-        deterministic: make TensorFlow's ops deterministic
-            (`tf.config.experimental.enable_op_determinism`), so that a run
-            interrupted and resumed ends with the weights of an uninterrupted one.
-        strategy: `default`, `mirrored` (all local devices) or `multiworker`
-            (from `TF_CONFIG`); see `kerasgen.distribute`.
-        mixed_precision: compute in bfloat16 (CPU) or float16 with loss
-            scaling (GPU), keeping variables in float32; see `precision_policy`.
-        jit_compile: compile the train step with XLA (True) or without
-            (False); None to let `choose_xla` decide for this machine.
-        **model_options: hyperparameters of `CycleGAN`.
+class UnpairedData:
+    """Two unpaired domains, A and B, from `digits`, a `trainA/ trainB/` folder or `tfds:cycle_gan/NAME`.
 
     Example:
-        >>> folder = train_cyclegan("runs/cyclegan", epochs=1)
-        >>> kerasgen.zoo.load(folder).translate(uci_digits, "a2b")
+        >>> source = UnpairedData({"data": "digits", "image_size": 32, "channels": None, ...})
+        >>> source.load(with_labels=False)
     """
-    from kerasgen.cyclegan import linear_decay_schedule
 
-    check_schedule(epochs, batch_size)
-    digits = data_source == "digits"
-    channels = channels or (1 if digits else 3)
-    augment = (not digits) if augment is None else augment
-    strategy = start_run(seed, deterministic, strategy, mixed_precision)
-    with strategy.scope():
-        model = build_model(
-            "CycleGAN", {"image_shape": (image_size, image_size, channels), "seed": seed, **model_options}
+    def __init__(self, recipe, family):
+        self.recipe = recipe
+        self.name = recipe["data"]
+        digits = self.name == "digits"
+        recipe["channels"] = int(recipe["channels"] or (1 if digits else 3))
+        recipe["augment"] = (not digits) if recipe["augment"] is None else bool(recipe["augment"])
+        self.image_shape = (recipe["image_size"], recipe["image_size"], recipe["channels"])
+
+    def load(self, with_labels):
+        recipe = self.recipe
+        self.images_a, self.images_b = data.load_unpaired(self.name, "train", recipe["image_size"], recipe["channels"])
+        for domain, images in (("A", self.images_a), ("B", self.images_b)):
+            if not len(images):
+                raise UserError(f"Domain {domain} of {self.name!r} has no training images.")
+        if not (self.name == "digits" or self.name.startswith("tfds:")):
+            self.name = str(pathlib.Path(self.name).resolve())
+        self.preview = (
+            data.to_unit_range(data.fixed_subset(self.images_a, 8)),
+            data.to_unit_range(data.fixed_subset(self.images_b, 8)),
         )
-    images_a, images_b = data.load_unpaired(data_source, "train", image_size, channels)
-    for domain, images in (("A", images_a), ("B", images_b)):
-        if not len(images):
-            raise UserError(f"Domain {domain} of {data_source!r} has no training images.")
-    if not (digits or data_source.startswith("tfds:")):
-        data_source = str(pathlib.Path(data_source).resolve())
-    check_replica_batch(batch_size, strategy)
-    steps = data.unpaired_steps_per_epoch(len(images_a), len(images_b), batch_size, steps_per_epoch)
+        self.card = {
+            "dataset": self.name,
+            "domains": DOMAINS.get(self.name, {"a": "trainA", "b": "trainB"}),
+            "split": "train",
+            "images": {"a": len(self.images_a), "b": len(self.images_b)},
+            "image_size": recipe["image_size"],
+            "channels": recipe["channels"],
+            "augmentation": "resize to 286/256 of the size, random crop, random horizontal flip"
+            if recipe["augment"]
+            else "none",
+            "license": DATA_LICENSES.get(self.name, "the user's"),
+        }
 
-    def make_data(start_step):
+    def steps_per_epoch(self, strategy):
+        recipe = self.recipe
+        return data.unpaired_steps_per_epoch(
+            len(self.images_a), len(self.images_b), recipe["batch_size"], recipe["steps_per_epoch"]
+        )
+
+    def make_data(self, start_step):
+        recipe = self.recipe
         return data.make_unpaired_dataset(
-            images_a, images_b, batch_size, steps, seed=seed, augment=augment, epochs=epochs, start_step=start_step
+            self.images_a,
+            self.images_b,
+            recipe["batch_size"],
+            recipe["steps_per_epoch"],
+            seed=recipe["seed"],
+            augment=recipe["augment"],
+            epochs=recipe["epochs"],
+            start_step=start_step,
         )
 
-    try:
-        schedule = linear_decay_schedule(epochs, steps, learning_rate, decay_epochs)
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
-    with strategy.scope():
-        model.compile(learning_rate=schedule, jit_compile=compiled_jit(jit_compile, strategy))
-    data_card = {
-        "dataset": data_source,
-        "domains": DOMAINS.get(data_source, {"a": "trainA", "b": "trainB"}),
-        "split": "train",
-        "images": {"a": len(images_a), "b": len(images_b)},
-        "image_size": image_size,
-        "channels": channels,
-        "augmentation": "resize to 286/256 of the size, random crop, random horizontal flip" if augment else "none",
-        "license": DATA_LICENSES.get(data_source, "the user's"),
-    }
-    recipe = {
-        "command": command,
-        "epochs": epochs,
-        "steps_per_epoch": steps,
-        "batch_size": batch_size,
-        "seed": seed,
-        "precision": keras.mixed_precision.global_policy().name,
-        "optimizer": f"Adam(beta_1=0.5) per network, learning rate {learning_rate} constant for "
-        f"{schedule.constant_steps} steps, then linear to 0 over {schedule.decay_steps}",
-    }
-    preview = (
-        data.to_unit_range(data.fixed_subset(images_a, 8)),
-        data.to_unit_range(data.fixed_subset(images_b, 8)),
-    )
-    run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
-    run["jit_compile"] = jit_compile
-    return fit_and_write(model, out, make_data, preview, data_card, recipe, FAMILIES["cyclegan"][1], **run)
+
+DATA_KINDS = {families.IMAGES: SingleDomainData, families.UNPAIRED: UnpairedData}
 
 
 def check_schedule(epochs, batch_size):
@@ -563,10 +509,11 @@ def check_replica_batch(batch_size, strategy):
         )
 
 
-def build_model(class_name, config):
-    """`zoo.build` with a model's own ValueError (bad hyperparameters) as a one-line UserError."""
+def build_model(family, config):
+    """A fresh model of `family` from hyperparameters; the model's own ValueError (bad hyperparameters)
+    becomes a one-line UserError."""
     try:
-        return zoo.build({"class": class_name, "config": config})
+        return family.model_class()(**config)
     except (ValueError, TypeError) as error:
         raise UserError(str(error).splitlines()[0]) from None
 
@@ -847,26 +794,29 @@ def fit_and_write(
     return out
 
 
-def compile_for_training(model, class_name, learning_rate, jit_compile="auto"):
-    """Adam at `learning_rate` for every network (with DCGAN's beta_1=0.5 for GANs), built at once.
+def compile_with_adam(model, recipe, jit_compile="auto"):
+    """Adam at the recipe's learning rate, built at once; returns the optimizer's recipe for the card.
 
-    Building the optimizers now, not at the first step, gives a checkpoint
-    the same variables before and after training starts.
+    Building the optimizer now, not at the first step, gives a checkpoint the
+    same variables before and after training starts.
+
+    Example:
+        >>> compile_with_adam(model, {"learning_rate": 1e-3})
+        {'name': 'Adam', 'learning_rate': 0.001, 'beta_1': 0.9, 'beta_2': 0.999}
     """
-    if class_name == "GAN":
-        model.compile(
-            d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
-            g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
-            jit_compile=jit_compile,
-        )
-    elif class_name == "Classifier":
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=jit_compile,
-        )
-    else:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=jit_compile)
-    if class_name != "GAN":
-        model.optimizer.build(model.trainable_variables)
+    optimizer = keras.optimizers.Adam(recipe["learning_rate"])
+    model.compile(optimizer=optimizer, jit_compile=jit_compile)
+    model.optimizer.build(model.trainable_variables)
+    return optimizer_recipe(optimizer)
+
+
+def optimizer_recipe(optimizer, schedule=None):
+    """An optimizer's settings as plain data for the card: name, learning rate (or schedule), betas."""
+    recipe = {"name": type(optimizer).__name__}
+    config = optimizer.get_config()
+    for key in ("learning_rate", "beta_1", "beta_2", "epsilon"):
+        if key in config and not isinstance(config[key], dict):
+            recipe[key] = round(float(config[key]), 10)
+    if schedule is not None:
+        recipe["learning_rate"] = schedule
+    return recipe

@@ -1,6 +1,7 @@
 """The variational autoencoder of Kingma and Welling (2014), with beta."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -96,9 +97,9 @@ class VAE(keras.Model):
     def __init__(
         self,
         image_shape=(28, 28, 1),
-        latent_dim=16,
-        architecture="dense",
-        hidden_units=(512, 256),
+        latent_dim=32,
+        architecture="conv",
+        hidden_units=(512,),
         filters=(32, 64),
         beta=1.0,
         binarize=True,
@@ -210,3 +211,46 @@ class VAE(keras.Model):
             seed=self.seed,
         )
         return config
+
+
+def serving_counterpart(model, count, seed=0):
+    """The Keras network `serving_default` computes (the decoder) and `count` random latents for it."""
+    rng = np.random.default_rng(seed)
+    return model.decoder, rng.standard_normal((count, model.latent_dim), dtype=np.float32)
+
+
+def serving_functions(model):
+    """What a SavedModel of a VAE serves: `decode` (default), `encode`, `reconstruct`, `sample`.
+
+    Returns:
+        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
+        (`serving_default` first); see `kerasgen.export.serving_module`.
+    """
+    import tensorflow as tf
+
+    from kerasgen.export import seeded_normal, spec
+
+    encoder, decoder, latent_dim = model.encoder, model.decoder, model.latent_dim
+    images_spec = spec(model.image_shape, tf.float32, "images")
+
+    @tf.function(input_signature=[spec((latent_dim,), tf.float32, "latents")])
+    def decode(latents):
+        return {"images": tf.sigmoid(decoder(latents, training=False))}
+
+    @tf.function(input_signature=[images_spec])
+    def encode(images):
+        mean, log_var = encoder(images, training=False)
+        return {"mean": mean, "log_var": log_var}
+
+    @tf.function(input_signature=[images_spec])
+    def reconstruct(images):
+        mean, _ = encoder(images, training=False)
+        return {"images": tf.sigmoid(decoder(mean, training=False))}
+
+    @tf.function(input_signature=[spec((), tf.int32, "seeds")])
+    def sample(seeds):
+        latents = seeded_normal(seeds, latent_dim)
+        return {"images": tf.sigmoid(decoder(latents, training=False)), "latents": latents}
+
+    functions = {"decode": decode, "encode": encode, "reconstruct": reconstruct, "sample": sample}
+    return (encoder, decoder), {"serving_default": decode, **functions}

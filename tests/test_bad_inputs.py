@@ -269,7 +269,7 @@ def model_folder(tmp_path, entry="classifier.uci"):
     folder = tmp_path / "model"
     folder.mkdir()
     card = zoo.card(entry)
-    shutil.copy(zoo.CHECKOUT_WEIGHTS / card["weights"]["file"], folder / card["weights"]["file"])
+    shutil.copy(zoo.weights_path(entry), folder / card["weights"]["file"])
     (folder / "card.json").write_text(json.dumps(card))
     return folder, folder / card["weights"]["file"]
 

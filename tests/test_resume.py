@@ -51,8 +51,8 @@ def run_family(family, out, **extra):
     extra.setdefault("jit_compile", False)
     if family == "cyclegan":
         options = dict(epochs=2, batch_size=4, steps_per_epoch=3, image_size=16, **TINY_CYCLEGAN)
-        return training.train_cyclegan(out, verbose=0, checkpoint_every=2, **options, **extra)
-    options = {"data_source": "uci", "epochs": 2, "batch_size": 16, "image_size": 16, **FAMILY_OPTIONS[family]}
+        return training.train("cyclegan", out, verbose=0, checkpoint_every=2, **options, **extra)
+    options = {"data": "uci", "epochs": 2, "batch_size": 16, "image_size": 16, **FAMILY_OPTIONS[family]}
     return training.train(family, out, verbose=0, checkpoint_every=2, **options, **extra)
 
 

@@ -81,11 +81,11 @@ def test_run_checkpoint_holds_both_optimizers_states_and_the_counters(batch16, t
 def tiny_autoencoder(batch16):
     from kerasgen import data
     from kerasgen.autoencoder import AutoEncoder
-    from kerasgen.training import compile_for_training
+    from kerasgen.training import compile_with_adam
 
     keras.utils.set_random_seed(0)
     model = AutoEncoder(image_shape=(16, 16, 1), latent_dim=2, architecture="dense", hidden_units=(8,))
-    compile_for_training(model, "AutoEncoder", 1e-3, jit_compile=False)
+    compile_with_adam(model, {"learning_rate": 1e-3}, jit_compile=False)
     return model, data.make_dataset(np.concatenate([batch16] * 4), 8, epochs=3)
 
 

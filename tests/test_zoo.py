@@ -123,13 +123,13 @@ def test_malformed_card_is_a_clear_error(tmp_path, text):
 
 def test_readme_lists_every_entry_with_its_figures():
     readme = (zoo.ENTRIES.parent.parent / "README.md").read_text()
-    from kerasgen.cli.zoo import HEADLINE
+    from kerasgen import families
 
     for name in ENTRY_NAMES:
         card = zoo.card(name)
         row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}`")), None)
         assert row is not None, f"README has no row for {name}"
-        assert str(card["metrics"][HEADLINE[card["class"]][0]]) in row
+        assert str(card["metrics"][families.for_class(card["class"]).headline[0]]) in row
 
 
 def test_unknown_name_suggests_the_closest():

@@ -6,11 +6,11 @@ command that produced them, weights file and sha256, license, paper) and
 `samples.png`. A training run's output folder has the same `card.json`, so
 `load` takes either an entry name or such a folder.
 
-Weights are looked up, in order, beside the card, in the checkout's
-`saved_models/`, in the cache folder (`$KERASGEN_HOME`, default
-`~/.cache/kerasgen`), and finally downloaded from the card's `weights.url`
-into the cache. Every file is checked against the card's sha256 before Keras
-sees it.
+An entry is self-contained: its weights (`model.weights.h5`) lie beside its
+card and ship in the package. An entry hosted elsewhere names its weights'
+`weights.url`; they are then downloaded into the cache folder
+(`$KERASGEN_HOME`, default `~/.cache/kerasgen`). Every file is checked against
+the card's sha256 before Keras sees it.
 
 Example:
     >>> import kerasgen
@@ -29,14 +29,6 @@ import pathlib
 from kerasgen.errors import UserError
 
 ENTRIES = pathlib.Path(__file__).resolve().parent / "entries"
-CHECKOUT_WEIGHTS = pathlib.Path(__file__).resolve().parent.parent / "saved_models"
-MODEL_CLASSES = {
-    "AutoEncoder": "kerasgen.autoencoder",
-    "VAE": "kerasgen.vae",
-    "GAN": "kerasgen.gan",
-    "CycleGAN": "kerasgen.cyclegan",
-    "Classifier": "kerasgen.classifier",
-}
 CARD = "card.json"
 REQUIRED_KEYS = ("class", "config", "data", "weights")
 
@@ -100,9 +92,9 @@ def sha256(path):
 def weights_path(name_or_dir):
     """Find, verify (sha256) and return the weights file of an entry or model folder.
 
-    A model folder's weights must lie beside its card. An entry's are looked
-    for in the checkout's `saved_models/`, then the cache folder, then
-    downloaded from the card's URL into the cache.
+    The weights are looked for beside the card (entries ship theirs in
+    the package); an entry hosted elsewhere (a card with `weights.url`) is
+    then looked for in the cache folder and downloaded into it.
 
     Raises:
         UserError: no copy is found or can be downloaded, or the copy found
@@ -110,23 +102,16 @@ def weights_path(name_or_dir):
 
     Example:
         >>> kerasgen.zoo.weights_path("vae.mnist")
-        PosixPath('.../saved_models/vae.mnist.weights.h5')
+        PosixPath('.../kerasgen/zoo/entries/vae.mnist/model.weights.h5')
     """
     location = card_path(name_or_dir)
     weights = card(name_or_dir)["weights"]
-    if location.parent.parent != ENTRIES:
-        candidates = [location.parent / weights["file"]]
-    elif weights.get("url"):
-        candidates = [CHECKOUT_WEIGHTS / weights["file"]]  # the cached copy is get_file's to check and renew
-    else:
-        candidates = [CHECKOUT_WEIGHTS / weights["file"], cache_dir() / weights["file"]]
-    for candidate in candidates:
-        if candidate.is_file():
-            return _verified(candidate, weights["sha256"])
-    if weights.get("url"):
-        return _verified(_download(weights), weights["sha256"])
-    searched = ", ".join(str(candidate.parent) for candidate in candidates)
-    raise UserError(f"Weights {weights['file']!r} not found in {searched}, and the card has no URL.")
+    beside = location.parent / weights["file"]
+    if beside.is_file():
+        return _verified(beside, weights["sha256"])
+    if location.parent.parent == ENTRIES and weights.get("url"):
+        return _verified(_download(weights), weights["sha256"])  # get_file checks and renews the cached copy
+    raise UserError(f"Weights {weights['file']!r} not found in {str(location.parent)!r}, and the card has no URL.")
 
 
 def _download(weights):
@@ -160,15 +145,11 @@ def build(card_data):
     """A fresh, untrained model from a card's class and config.
 
     Example:
-        >>> model = kerasgen.zoo.build({"class": "VAE", "config": {"latent_dim": 2}})
+        >>> model = kerasgen.zoo.build(kerasgen.zoo.card("vae.mnist"))
     """
-    import importlib
+    from kerasgen import families
 
-    class_name = card_data["class"]
-    if class_name not in MODEL_CLASSES:
-        raise UserError(f"Unknown model class {class_name!r} in card; known: {', '.join(MODEL_CLASSES)}.")
-    model_class = getattr(importlib.import_module(MODEL_CLASSES[class_name]), class_name)
-    return model_class.from_config(card_data["config"])
+    return families.for_class(card_data["class"]).model_class().from_config(card_data["config"])
 
 
 def load(name_or_dir):
