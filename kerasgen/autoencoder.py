@@ -7,12 +7,13 @@ from keras import ops
 
 from kerasgen.distribute import reducible_logs, scale_loss_for_replicas
 from kerasgen.networks import OUTPUT_DTYPE, build_decoder, build_encoder_body
+from kerasgen.zoo import FromPreset
 
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "squared_error")
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class AutoEncoder(keras.Model):
+class AutoEncoder(FromPreset, keras.Model):
     """Encoder to a `latent_dim` code and decoder back to the image.
 
     The code layer is linear, as in Hinton and Salakhutdinov (2006); the decoder

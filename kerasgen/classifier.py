@@ -6,6 +6,7 @@ from keras import ops
 
 from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs
 from kerasgen.networks import OUTPUT_DTYPE
+from kerasgen.zoo import FromPreset
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -32,7 +33,7 @@ class GlobalBatchDropout(keras.layers.Dropout):
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class Classifier(keras.Model):
+class Classifier(FromPreset, keras.Model):
     """Conv-pool blocks, a dense feature layer, a softmax over classes.
 
     Besides labels, it gives the penultimate features in which the zoo

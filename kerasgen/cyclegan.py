@@ -16,6 +16,7 @@ from kerasgen.networks import (
     default_discriminator_layers,
     default_residual_blocks,
 )
+from kerasgen.zoo import FromPreset
 
 GENERATORS = ("resnet", "unet")
 # A Wasserstein critic needs a Lipschitz constraint (WGAN-GP's penalty), which CycleGAN does not have.
@@ -202,7 +203,7 @@ def _l1(a, b):
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class CycleGAN(keras.Model):
+class CycleGAN(FromPreset, keras.Model):
     """Two generators, G: A -> B and F: B -> A, and a discriminator per domain (Zhu et al. 2017).
 
     The generators minimize their adversarial losses plus `lambda_cycle` times

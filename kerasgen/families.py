@@ -135,12 +135,13 @@ class Family:
         return resolve(getattr(self, name))
 
     def defaults(self):
-        """The constructor's default hyperparameters (imports the model class)."""
-        return {
-            name: parameter.default
-            for name, parameter in inspect.signature(self.model_class()).parameters.items()
-            if parameter.default is not inspect.Parameter.empty
-        }
+        """The constructor's default hyperparameters, a subclass's over its bases' (imports the model class)."""
+        defaults = {}
+        for cls in reversed(self.model_class().__mro__):
+            if "__init__" in vars(cls):
+                parameters = inspect.signature(vars(cls)["__init__"]).parameters.items()
+                defaults.update({key: p.default for key, p in parameters if p.default is not inspect.Parameter.empty})
+        return defaults
 
     def uses_labels(self, config):
         return self.labels == "always" or bool(self.labels and config.get(self.labels))

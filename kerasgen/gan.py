@@ -8,6 +8,7 @@ from keras import ops
 from kerasgen import gan_losses
 from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs, scale_loss_for_replicas
 from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator
+from kerasgen.zoo import FromPreset
 
 
 def with_loss_scaling(optimizer, policy):
@@ -43,7 +44,7 @@ def _synchronize_batch_norm(network):
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class GAN(keras.Model):
+class GAN(FromPreset, keras.Model):
     """A generator and a discriminator trained in alternation (Algorithm 1 of Goodfellow et al. 2014).
 
     Each `train_step` makes `d_steps` discriminator updates, then one generator

@@ -7,6 +7,7 @@ from keras import ops
 
 from kerasgen.distribute import draw_for_replica_batch, reducible_logs, scale_loss_for_replicas
 from kerasgen.networks import OUTPUT_DTYPE, build_decoder, build_encoder_body
+from kerasgen.zoo import FromPreset
 
 
 def kl_to_unit_gaussian(mean, log_var):
@@ -52,7 +53,7 @@ class Sampling(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class VAE(keras.Model):
+class VAE(FromPreset, keras.Model):
     """Gaussian encoder, Bernoulli decoder, unit Gaussian prior.
 
     The loss per image is the reconstruction term (binary cross-entropy summed

@@ -22,7 +22,7 @@ def trained_folder(tmp_path_factory):
     train(
         "autoencoder",
         out,
-        "uci",
+        data="uci",
         epochs=1,
         batch_size=256,
         image_size=16,

@@ -180,3 +180,23 @@ def load(name_or_dir):
             "the card and the weights belong to different models."
         ) from None
     return model
+
+
+class FromPreset:
+    """Gives a model class keras-hub's `from_preset`: a zoo entry or model folder of that class, loaded.
+
+    Example:
+        >>> vae = kerasgen.VAE.from_preset("vae.mnist")  # kerasgen.zoo.load, checked to be a VAE
+    """
+
+    @classmethod
+    def from_preset(cls, name_or_dir):
+        """`kerasgen.zoo.load(name_or_dir)`, refused (UserError) if the entry holds another class of model.
+
+        Args:
+            name_or_dir: a zoo entry name (`kerasgen.zoo.list()`) or a folder written by `kerasgen train`.
+        """
+        class_name = card(name_or_dir)["class"]
+        if class_name != cls.__name__:
+            raise UserError(f"{str(name_or_dir)!r} holds a {class_name}, not a {cls.__name__}.")
+        return load(name_or_dir)
