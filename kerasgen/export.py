@@ -75,8 +75,8 @@ def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=
         The version folder, `<base>/<name>/<version>`.
 
     Raises:
-        UserError: an unknown entry or folder, a bad name, or an existing version
-            without `overwrite`.
+        UserError: an unknown entry or folder, a bad name, an existing version
+            without `overwrite`, or weights that hold a NaN or an infinity.
 
     Example:
         >>> export("runs/cyclegan", base="saved_models", name="digits")
@@ -86,7 +86,8 @@ def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=
 
     name = default_name(name_or_dir) if name is None else name
     check_name(name)
-    return export_model(zoo.load(name_or_dir), base, name, version, overwrite)
+    model, weights = zoo._load(name_or_dir)
+    return _export_model(model, base, name, version, overwrite, weights)
 
 
 def default_name(name_or_dir):
@@ -144,10 +145,22 @@ def export_model(model, base="saved_models", name="model", version=None, overwri
     Returns:
         The version folder.
 
+    Raises:
+        UserError: a bad name or version, an existing version without
+            `overwrite`, or a variable of `model` (weights, optimizer state)
+            that holds a NaN or an infinity: nothing is written then.
+
     Example:
         >>> export_model(kerasgen.zoo.load("vae.mnist"), "saved_models", "vae.mnist")
         PosixPath('saved_models/vae.mnist/1')
     """
+    return _export_model(model, base, name, version, overwrite, None)
+
+
+def _export_model(model, base, name, version, overwrite, weights):
+    """`export_model`; `weights` names the file the model's weights came from, for the error if they are not finite."""
+    from kerasgen import zoo
+
     check_name(name)
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise UserError(f"The version must be a positive integer, got {version!r}.")
@@ -161,6 +174,7 @@ def export_model(model, base="saved_models", name="model", version=None, overwri
     target = model_dir / str(version)
     if target.exists() and not overwrite:
         raise UserError(f"{str(target)!r} already exists; pass --overwrite to replace it, or choose another version.")
+    zoo.refuse_non_finite(model, weights, "exporting")
     module, signatures = serving_module(model)
     created = not model_dir.exists()
     try:

@@ -776,6 +776,30 @@ def test_cli_exports_versions_prints_docker_and_refuses_to_replace(gan_folder, t
     assert not (base / "my_gan" / "1" / "sentinel").exists() and listing(base / "my_gan") == ["1", "2"]
 
 
+def test_cli_refuses_to_export_weights_that_are_not_finite(gan_folder, tmp_path):
+    from test_zoo import named_variable, poisoned_copy
+
+    copy, bad = poisoned_copy(gan_folder, tmp_path / "nan gan", which=0)
+    base = tmp_path / "saved_models"
+    result = invoke("export", copy, "--base", base)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert named_variable(lines[0][len("Error: ") :], copy / "model.weights.h5", "exporting") == bad
+    assert not base.exists()
+
+
+def test_a_model_in_memory_whose_weights_are_not_finite_is_not_exported(tmp_path):
+    model = build_tiny("classifier")
+    variable = model.variables[0]
+    variable.assign(np.where(np.arange(variable.shape[-1]) == 1, np.inf, variable.numpy()))
+    with pytest.raises(UserError, match=re.escape(f"weights are not finite ({variable.path} holds NaN or infinity)")):
+        exporting.export_model(model, tmp_path / "base", "clf")
+    assert not (tmp_path / "base").exists()
+    variable.assign(np.zeros(variable.shape))
+    assert exporting.export_model(model, tmp_path / "base", "clf") == tmp_path / "base" / "clf" / "1"
+
+
 def parse_model_server_config(text):
     """Parse with the field names of TF Serving's ModelServerConfig (model_server_config.proto)."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format

@@ -10,7 +10,7 @@ Weights are looked up, in order, beside the card, in the checkout's
 `saved_models/`, in the cache folder (`$KERASGEN_HOME`, default
 `~/.cache/kerasgen`), and finally downloaded from the card's `weights.url`
 into the cache. Every file is checked against the card's sha256 before Keras
-sees it.
+sees it, and every weight it holds must be finite (no NaN or infinity).
 
 Example:
     >>> import kerasgen
@@ -181,10 +181,22 @@ def load(name_or_dir):
     Returns:
         The model, uncompiled (compile it to fine-tune).
 
+    Raises:
+        UserError: an unknown entry or folder, a bad card, weights that are
+            missing, do not match the card's sha256, do not fit the model, or
+            hold a NaN or an infinity.
+
     Example:
         >>> model = kerasgen.zoo.load("autoencoder.mnist")
         >>> codes = model.encode(images)
     """
+    model, weights = _load(name_or_dir)
+    refuse_non_finite(model, weights, "loading")
+    return model
+
+
+def _load(name_or_dir):
+    """`(model, weights_path)`: `load` without the finite check, for callers that refuse in their own words."""
     weights = weights_path(name_or_dir)
     try:
         model = build(card(name_or_dir))
@@ -198,4 +210,25 @@ def load(name_or_dir):
             f"Weights file {str(weights)!r} does not fit the model its card describes ({reason}); "
             "the card and the weights belong to different models."
         ) from None
-    return model
+    return model, weights
+
+
+def refuse_non_finite(model, weights, action):
+    """Raise a one-line UserError naming the first variable of `model` that holds a NaN or an infinity.
+
+    Args:
+        model: a model with its weights in place.
+        weights: the file they came from, or None for a model in memory.
+        action: what is refused, e.g. "loading" or "exporting".
+
+    Example:
+        >>> refuse_non_finite(model, "runs/x/model.weights.h5", "loading")
+        UserError: Weights in 'runs/x/model.weights.h5' are not finite (conv2d_3/kernel holds NaN or infinity); \
+not loading them.
+    """
+    from kerasgen.finite import first_non_finite
+
+    bad = first_non_finite(model)
+    if bad is not None:
+        source = "The model's weights are" if weights is None else f"Weights in {str(weights)!r} are"
+        raise UserError(f"{source} not finite ({bad} holds NaN or infinity); not {action} them.")
