@@ -42,6 +42,8 @@ VERSION_PATTERN = re.compile(r"[0-9]+")
 TEMPORARY_PREFIX = ".tmp-export-"
 SEED_MODULUS = 2**31 - 2  # Keras's TensorFlow backend folds an int seed into int32 with this modulus
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as PIL's convert("L")
+HEADER_BYTES = 32  # enough to read the size of a PNG, GIF, BMP or WebP image (JPEG's is read by libjpeg)
+UNKNOWN_IMAGE = "Unknown image file format: image_bytes must hold PNG, JPEG, GIF, BMP or WebP images."
 
 
 def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=False):
@@ -60,8 +62,8 @@ def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=
         The version folder, `<base>/<name>/<version>`.
 
     Raises:
-        UserError: an unknown entry or folder, a bad name, or an existing version
-            without `overwrite`.
+        UserError: an unknown entry or folder, a bad name, an existing version
+            without `overwrite`, or weights that hold a NaN or an infinity.
 
     Example:
         >>> export("runs/cyclegan", base="saved_models", name="digits")
@@ -71,7 +73,8 @@ def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=
 
     name = default_name(name_or_dir) if name is None else name
     check_name(name)
-    return export_model(zoo.load(name_or_dir), base, name, version, overwrite)
+    model, weights = zoo._load(name_or_dir)
+    return _export_model(model, base, name, version, overwrite, weights)
 
 
 def default_name(name_or_dir):
@@ -129,10 +132,22 @@ def export_model(model, base="saved_models", name="model", version=None, overwri
     Returns:
         The version folder.
 
+    Raises:
+        UserError: a bad name or version, an existing version without
+            `overwrite`, or a variable of `model` (weights, optimizer state)
+            that holds a NaN or an infinity: nothing is written then.
+
     Example:
         >>> export_model(kerasgen.zoo.load("vae.mnist"), "saved_models", "vae.mnist")
         PosixPath('saved_models/vae.mnist/1')
     """
+    return _export_model(model, base, name, version, overwrite, None)
+
+
+def _export_model(model, base, name, version, overwrite, weights):
+    """`export_model`; `weights` names the file the model's weights came from, for the error if they are not finite."""
+    from kerasgen import zoo
+
     check_name(name)
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise UserError(f"The version must be a positive integer, got {version!r}.")
@@ -146,6 +161,7 @@ def export_model(model, base="saved_models", name="model", version=None, overwri
     target = model_dir / str(version)
     if target.exists() and not overwrite:
         raise UserError(f"{str(target)!r} already exists; pass --overwrite to replace it, or choose another version.")
+    zoo.refuse_non_finite(model, weights, "exporting")
     module, signatures = serving_module(model)
     created = not model_dir.exists()
     try:
@@ -280,12 +296,16 @@ def translators(network, image_shape):
     def translate_uint8(images):
         return {"images": to_uint8(translated(tf.cast(images, tf.float32) / 255.0))}
 
+    limit = _pixel_limit()
+
     def decode(encoded):
-        # Through RGB: GIF and BMP decode to no single channel, and ITU-R 601 luma is what PIL (`kerasgen
-        # translate`) uses; PNG alpha is dropped.
-        image = tf.io.decode_image(
-            encoded, channels=channels if channels not in (1, 3) else 3, dtype=tf.uint8, expand_animations=False
-        )
+        # The size the header declares is checked before decoding: a small compressed image may declare billions of
+        # pixels, and the decoders allocate them all. Through RGB: GIF and BMP decode to no single channel, and
+        # ITU-R 601 luma is what PIL (`kerasgen translate`) uses; PNG alpha is dropped.
+        with tf.control_dependencies(_size_checks(encoded, limit)):
+            image = tf.io.decode_image(
+                encoded, channels=channels if channels not in (1, 3) else 3, dtype=tf.uint8, expand_animations=False
+            )
         size = tf.shape(image)[:2]
         pixels = tf.cast(image, tf.float32) / 255.0
         if channels == 1:
@@ -309,6 +329,99 @@ def translators(network, image_shape):
         return {"png_bytes": tf.map_fn(encode, (outputs, sizes), fn_output_signature=tf.TensorSpec([], tf.string))}
 
     return translate, translate_uint8, translate_png
+
+
+def _pixel_limit():
+    """`kerasgen.data.MAX_IMAGE_PIXELS` as it is now (baked into an export), the limit the CLI applies to files."""
+    from kerasgen import data
+
+    return int(data.MAX_IMAGE_PIXELS)
+
+
+def declared_size(encoded):
+    """`(known, width, height)` that an encoded image's header declares, read without decoding it.
+
+    `known` is False for bytes that are not a PNG, JPEG, GIF, BMP or WebP image
+    (TensorFlow's `decode_image` also reads JPEG XL, whose size this does not read).
+    PNG: IHDR's big-endian width and height; JPEG: `tf.io.extract_jpeg_shape`;
+    GIF: the logical screen; BMP: the info header; WebP: the VP8, VP8L or VP8X header.
+    `width` and `height` are int64 scalars (0 when `known` is False).
+
+    Example:
+        >>> declared_size(tf.io.encode_png(tf.zeros([20, 30, 1], tf.uint8)))  # (True, 30, 20)
+    """
+    import tensorflow as tf
+
+    header = tf.strings.substr(
+        tf.strings.join([tf.strings.substr(encoded, 0, HEADER_BYTES), b"\0" * HEADER_BYTES]), 0, HEADER_BYTES
+    )
+    data = tf.cast(tf.io.decode_raw(header, tf.uint8), tf.int64)
+
+    def at(start, length):
+        return tf.strings.substr(header, start, length)
+
+    def little(start, count):
+        return sum(data[start + index] * (1 << (8 * index)) for index in range(count))
+
+    def big(start, count):
+        return sum(data[start + index] * (1 << (8 * (count - 1 - index))) for index in range(count))
+
+    def signed32(value):
+        return tf.abs(tf.where(value >= 1 << 31, value - (1 << 32), value))
+
+    is_png = at(0, 8) == b"\x89PNG\r\n\x1a\n"
+    is_jpeg = at(0, 3) == b"\xff\xd8\xff"
+    is_gif = tf.logical_or(at(0, 6) == b"GIF87a", at(0, 6) == b"GIF89a")
+    is_bmp = at(0, 2) == b"BM"
+    is_webp = tf.logical_and(at(0, 4) == b"RIFF", at(8, 4) == b"WEBP")
+    chunk = at(12, 4)
+    lossless = little(21, 4)
+    webp = [
+        (chunk == b"VP8 ", little(26, 2) % (1 << 14), little(28, 2) % (1 << 14)),
+        (chunk == b"VP8L", lossless % (1 << 14) + 1, lossless // (1 << 14) % (1 << 14) + 1),
+        (chunk == b"VP8X", little(24, 3) + 1, little(27, 3) + 1),
+    ]
+    jpeg = tf.cond(
+        is_jpeg,
+        lambda: tf.cast(tf.io.extract_jpeg_shape(encoded)[:2], tf.int64),
+        lambda: tf.zeros([2], tf.int64),
+    )
+    formats = [
+        (is_png, big(16, 4), big(20, 4)),
+        (is_jpeg, jpeg[1], jpeg[0]),
+        (is_gif, little(6, 2), little(8, 2)),
+        (is_bmp, signed32(little(18, 4)), signed32(little(22, 4))),
+        *[(tf.logical_and(is_webp, is_chunk), w, h) for is_chunk, w, h in webp],
+    ]
+    known, width, height = tf.constant(False), tf.constant(0, tf.int64), tf.constant(0, tf.int64)
+    for is_format, format_width, format_height in reversed(formats):
+        known = tf.logical_or(known, is_format)
+        width = tf.where(is_format, format_width, width)
+        height = tf.where(is_format, format_height, height)
+    return known, width, height
+
+
+def _size_checks(encoded, limit):
+    """Assertions that `encoded` is an image of a known format declaring at most `limit` pixels."""
+    import tensorflow as tf
+
+    known, width, height = declared_size(encoded)
+    pixels = tf.cast(width, tf.uint64) * tf.cast(height, tf.uint64)  # below 2**64: each side is below 2**32
+    message = tf.strings.join(
+        [
+            "An image declares ",
+            tf.strings.as_string(width),
+            "x",
+            tf.strings.as_string(height),
+            " = ",
+            tf.strings.as_string(pixels),
+            f" pixels, over the limit of {limit} (kerasgen.data.MAX_IMAGE_PIXELS when exported); send a smaller image.",
+        ]
+    )
+    return [
+        tf.debugging.Assert(known, [UNKNOWN_IMAGE]),
+        tf.debugging.Assert(pixels <= tf.constant(limit, tf.uint64), [message]),
+    ]
 
 
 def model_folders(base="saved_models"):

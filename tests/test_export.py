@@ -13,9 +13,11 @@ import os
 import pathlib
 import re
 import shlex
+import struct
 import subprocess
 import sys
 import types
+import zlib
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from click.testing import CliRunner
 from conftest import assert_close, tiny_config
 from PIL import Image
 
+from kerasgen import data as kerasgen_data
 from kerasgen import export as exporting
 from kerasgen import zoo
 from kerasgen.cli import cli
@@ -102,6 +105,72 @@ SIGNATURES = {
     ),
     "Classifier": ("serving_default", "classify", "features"),
 }
+
+
+# Also without kerasgen: images that declare more pixels than the limit, sent alone to `translate_a2b_png` through
+# both loaders after a good image warmed each up. Reports each error and how much the peak resident memory grew.
+BOMB_CHECKER = r"""
+import json, pathlib, resource, sys
+sys.modules["kerasgen"] = None
+import tensorflow as tf
+
+path, bombs, good = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]).read_bytes()
+function = tf.saved_model.load(path).signatures["translate_a2b_png"]
+session = tf.compat.v1.Session(graph=tf.Graph())
+with session.graph.as_default():
+    signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def["translate_a2b_png"]
+callers = {
+    "function": lambda data: function(image_bytes=tf.constant(data))["png_bytes"].numpy(),
+    "session": lambda data: session.run(
+        signature.outputs["png_bytes"].name, {signature.inputs["image_bytes"].name: data}
+    ),
+}
+report = {"good": {caller: len(call([good])) for caller, call in callers.items()}}
+for bomb in sorted(bombs.iterdir()):
+    for caller, call in callers.items():
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        try:
+            call([bomb.read_bytes()])
+            message = None
+        except tf.errors.InvalidArgumentError as error:
+            message = error.message
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB on Linux
+        report[f"{bomb.stem}-{caller}"] = {"message": message, "grown_mib": grown / 1024}
+json.dump(report, open(sys.argv[4], "w"))
+"""
+
+
+def png_chunk(kind, payload):
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png_bomb(width, height):
+    """A valid grayscale PNG of `width` x `height` zeros: about 250 KB for 16000 x 16000 (256 MB of pixels)."""
+    compressor, rows = zlib.compressobj(9), bytes((width + 1) * 100)  # a filter byte and the pixels of 100 rows
+    parts = [compressor.compress(rows) for _ in range(height // 100)]
+    idat = b"".join([*parts, compressor.compress(bytes((width + 1) * (height % 100))), compressor.flush()])
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale, not interlaced
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def header_bombs():
+    """Small real images whose headers were made to declare a huge size: {case: (bytes, width, height)}."""
+    small = np.zeros((8, 8, 3), np.uint8)
+    jpeg = bytearray(encoded(small, "RGB", "JPEG"))
+    frame = jpeg.index(b"\xff\xc0")  # SOF0: marker, length (2), precision (1), height (2), width (2)
+    jpeg[frame + 5 : frame + 9] = struct.pack(">HH", 60000, 50000)
+    gif = bytearray(encoded(small, "P", "GIF"))
+    gif[6:10] = struct.pack("<HH", 20000, 30000)  # the logical screen
+    bmp = bytearray(encoded(small, "RGB", "BMP"))
+    bmp[18:26] = struct.pack("<ii", 30000, -20000)  # a negative height: rows stored top-down
+    webp = bytearray(encoded(small, "RGB", "WEBP"))
+    webp[26:30] = struct.pack("<HH", 16383, 16383)  # VP8's 14-bit width and height
+    return {
+        "jpeg": (bytes(jpeg), 50000, 60000),
+        "gif": (bytes(gif), 20000, 30000),
+        "bmp": (bytes(bmp), 30000, 20000),
+        "webp": (bytes(webp), 16383, 16383),
+    }
 
 
 def expected_signatures(kind):
@@ -335,9 +404,23 @@ def served(tmp_path_factory):
     manifest = {"models": {key: str(folder) for key, folder in folders.items()}, "calls": calls}
     (root / "manifest.json").write_text(json.dumps(manifest))
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    bombs = {"png": (png_bomb(16000, 16000), 16000, 16000), **header_bombs()}
+    (root / "bombs").mkdir()
+    for case, (data, _, _) in bombs.items():
+        (root / "bombs" / f"{case}.bin").write_bytes(data)
+    (root / "good.png").write_bytes(encoded(np.zeros((9, 7), np.uint8), "L"))
     latents = np.round(rng.normal(size=(2, 4)), 3).astype(np.float32)
     jobs = {
         "checker": [sys.executable, "-c", CHECKER, root / "manifest.json", root / "report.json"],
+        "bombs": [
+            sys.executable,
+            "-c",
+            BOMB_CHECKER,
+            folders["cyclegan"],
+            root / "bombs",
+            root / "good.png",
+            root / "bombs.json",
+        ],
         "show_cyclegan": saved_model_cli("show", "--all", "--dir", folders["cyclegan"]),
         "run_cgan": saved_model_cli(
             "run",
@@ -373,6 +456,8 @@ def served(tmp_path_factory):
         folders=folders,
         expected=expected,
         report=json.loads((root / "report.json").read_text()),
+        bombs={case: (len(data), width, height) for case, (data, width, height) in bombs.items()},
+        bomb_report=json.loads((root / "bombs.json").read_text()),
         logs={job: (root / f"{job}.log").read_text() for job in jobs},
         run_inputs=(latents, np.array([2, 5], np.int32)),
     )
@@ -436,6 +521,56 @@ def test_png_endpoints_refuse_bytes_that_are_not_an_image(served, errors):
         assert f"{kind}-error-png_empty" in served.report[errors]
         for case in ("text", "truncated_png", "empty"):
             assert not any(path.exists() for path in served.expected[f"{kind}-error-png_{case}"][1:])
+
+
+@pytest.mark.parametrize("caller", ["function", "session"])
+def test_png_endpoints_refuse_images_over_the_pixel_limit_before_decoding_them(served, caller):
+    """A 250 KB PNG of 16000 x 16000 zeros would take GBs; it and header-only bombs fail at once, memory untouched."""
+    assert served.bomb_report["good"] == {"function": 1, "session": 1}
+    assert served.bombs["png"][0] < 300_000
+    limit = kerasgen_data.MAX_IMAGE_PIXELS
+    for case, (_, width, height) in served.bombs.items():
+        result = served.bomb_report[f"{case}-{caller}"]
+        assert result["message"] is not None, f"{case}: the request succeeded"
+        expected = f"An image declares {width}x{height} = {width * height} pixels, over the limit of {limit} "
+        assert expected in result["message"], f"{case}: {result['message']}"
+        assert result["grown_mib"] < 200, f"{case}: the peak resident memory grew by {result['grown_mib']:.0f} MiB"
+
+
+def test_declared_size_reads_every_format_from_its_header():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    images = [encoded(pixels, mode, fmt) for mode, fmt in [("L", "PNG"), ("RGBA", "PNG"), ("RGB", "JPEG")]]
+    images += [encoded(pixels, "P", "GIF"), encoded(pixels, "RGB", "BMP"), encoded(pixels, "RGB", "WEBP")]
+    for options in ({"progressive": True}, {"lossless": True}, {"exif": b"Exif\0\0kerasgen"}):  # JPEG, VP8L, VP8X
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="WEBP" if "progressive" not in options else "JPEG", **options)
+        images.append(buffer.getvalue())
+    assert {data[12:16] for data in images[-3:] + images[5:6]} >= {b"VP8 ", b"VP8L", b"VP8X"}
+    for data in images:
+        known, width, height = exporting.declared_size(tf.constant(data))
+        assert (bool(known), int(width), int(height)) == (True, 30, 20), data[:16]
+        assert tf.io.decode_image(data, expand_animations=False).shape[:2] == (20, 30)
+    jpeg_xl = b"\xff\x0a" + bytes(30)  # TensorFlow decodes JPEG XL, whose size is not read: refused as unknown
+    for data in (b"not an image", b"", b"\x89PNG", jpeg_xl):
+        assert not bool(exporting.declared_size(tf.constant(data))[0])
+
+
+def test_the_pixel_limit_is_read_at_export_and_baked_in(monkeypatch):
+    import tensorflow as tf
+
+    model = build_tiny("cyclegan")
+    monkeypatch.setattr(kerasgen_data, "MAX_IMAGE_PIXELS", 300)
+    _, _, translate_png = exporting._translators(model.generator_a2b, model.image_shape)
+    monkeypatch.undo()
+    ok, over = encoded(np.zeros((15, 20), np.uint8), "L"), encoded(np.zeros((16, 19), np.uint8), "L")
+    assert translate_png(tf.constant([ok]))["png_bytes"].shape == (1,)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"declares 19x16 = 304 pixels, over the limit of 300 "):
+        translate_png(tf.constant([ok, over]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Unknown image file format"):
+        translate_png(tf.constant([b"\xff\x0a" + bytes(30)]))
 
 
 @pytest.mark.parametrize("errors", ["errors", "session_errors"])
@@ -656,6 +791,30 @@ def test_cli_exports_versions_prints_docker_and_refuses_to_replace(gan_folder, t
     replaced = invoke("export", gan_folder, "--base", base, "--version", "1", "--overwrite")
     assert replaced.exit_code == 0, replaced.output
     assert not (base / "my_gan" / "1" / "sentinel").exists() and listing(base / "my_gan") == ["1", "2"]
+
+
+def test_cli_refuses_to_export_weights_that_are_not_finite(gan_folder, tmp_path):
+    from test_zoo import named_variable, poisoned_copy
+
+    copy, bad = poisoned_copy(gan_folder, tmp_path / "nan gan", which=0)
+    base = tmp_path / "saved_models"
+    result = invoke("export", copy, "--base", base)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert named_variable(lines[0][len("Error: ") :], copy / "model.weights.h5", "exporting") == bad
+    assert not base.exists()
+
+
+def test_a_model_in_memory_whose_weights_are_not_finite_is_not_exported(tmp_path):
+    model = build_tiny("classifier")
+    variable = model.variables[0]
+    variable.assign(np.where(np.arange(variable.shape[-1]) == 1, np.inf, variable.numpy()))
+    with pytest.raises(UserError, match=re.escape(f"weights are not finite ({variable.path} holds NaN or infinity)")):
+        exporting.export_model(model, tmp_path / "base", "clf")
+    assert not (tmp_path / "base").exists()
+    variable.assign(np.zeros(variable.shape))
+    assert exporting.export_model(model, tmp_path / "base", "clf") == tmp_path / "base" / "clf" / "1"
 
 
 def parse_model_server_config(text):

@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -84,6 +85,48 @@ def test_tampered_weights_are_refused(trained_folder, tmp_path):
     weights.write_bytes(weights.read_bytes() + b"tampered")
     with pytest.raises(UserError, match="sha256"):
         zoo.load(copy)
+
+
+def unnumbered(path):
+    """A variable path without Keras's per-process layer numbers: `dec/conv2d_7/kernel` -> `dec/conv2d/kernel`."""
+    return re.sub(r"_\d+(?=/|$)", "", path)
+
+
+def poisoned_copy(folder, target, value=np.nan, which=-1):
+    """A copy of a model folder with one weight of one variable set to `value`, the card's sha256 updated.
+
+    Returns the copy and the variable's path without layer numbers (a model loaded
+    again numbers its layers on from the last one built), unique in the model.
+    """
+    shutil.copytree(folder, target)
+    model = zoo.load(target)
+    paths = [unnumbered(v.path) for v in model.variables]
+    variable = [v for v in model.trainable_variables if paths.count(unnumbered(v.path)) == 1][which]
+    weights = np.array(variable.numpy())
+    weights.flat[weights.size // 2] = value
+    variable.assign(weights)
+    model.save_weights(target / "model.weights.h5")
+    card = json.loads((target / "card.json").read_text())
+    card["weights"]["sha256"] = zoo.sha256(target / "model.weights.h5")
+    (target / "card.json").write_text(json.dumps(card))
+    return target, unnumbered(variable.path)
+
+
+def named_variable(message, weights, action):
+    """The variable a one-line refusal of non-finite weights names, checking the rest of the line."""
+    source = re.escape(repr(str(weights)))
+    pattern = f"Weights in {source} are not finite \\((\\S+) holds NaN or infinity\\); not {action} them."
+    found = re.fullmatch(pattern, message)
+    assert found, message
+    return unnumbered(found[1])
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_weights_that_are_not_finite_are_refused(trained_folder, tmp_path, value):
+    copy, bad = poisoned_copy(trained_folder, tmp_path / "copy", value)
+    with pytest.raises(UserError) as refused:
+        zoo.load(copy)
+    assert named_variable(str(refused.value), copy / "model.weights.h5", "loading") == bad
 
 
 def test_weights_download_from_card_url_into_cache(trained_folder, tmp_path, monkeypatch):

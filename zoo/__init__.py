@@ -10,7 +10,8 @@ An entry is self-contained: its weights (`model.weights.h5`) lie beside its
 card and ship in the package. An entry hosted elsewhere names its weights'
 `weights.url`; they are then downloaded into the cache folder
 (`$KERASGEN_HOME`, default `~/.cache/kerasgen`). Every file is checked against
-the card's sha256 before Keras sees it.
+the card's sha256 before Keras sees it, and every weight it holds must be
+finite (no NaN or infinity).
 
 Example:
     >>> import kerasgen
@@ -162,10 +163,22 @@ def load(name_or_dir):
     Returns:
         The model, uncompiled (compile it to fine-tune).
 
+    Raises:
+        UserError: an unknown entry or folder, a bad card, weights that are
+            missing, do not match the card's sha256, do not fit the model, or
+            hold a NaN or an infinity.
+
     Example:
         >>> model = kerasgen.zoo.load("autoencoder.mnist")
         >>> codes = model.encode(images)
     """
+    model, weights = _load(name_or_dir)
+    refuse_non_finite(model, weights, "loading")
+    return model
+
+
+def _load(name_or_dir):
+    """`(model, weights_path)`: `load` without the finite check, for callers that refuse in their own words."""
     weights = weights_path(name_or_dir)
     try:
         model = build(card(name_or_dir))
@@ -179,7 +192,28 @@ def load(name_or_dir):
             f"Weights file {str(weights)!r} does not fit the model its card describes ({reason}); "
             "the card and the weights belong to different models."
         ) from None
-    return model
+    return model, weights
+
+
+def refuse_non_finite(model, weights, action):
+    """Raise a one-line UserError naming the first variable of `model` that holds a NaN or an infinity.
+
+    Args:
+        model: a model with its weights in place.
+        weights: the file they came from, or None for a model in memory.
+        action: what is refused, e.g. "loading" or "exporting".
+
+    Example:
+        >>> refuse_non_finite(model, "runs/x/model.weights.h5", "loading")
+        UserError: Weights in 'runs/x/model.weights.h5' are not finite (conv2d_3/kernel holds NaN or infinity); \
+not loading them.
+    """
+    from kerasgen.finite import first_non_finite
+
+    bad = first_non_finite(model)
+    if bad is not None:
+        source = "The model's weights are" if weights is None else f"Weights in {str(weights)!r} are"
+        raise UserError(f"{source} not finite ({bad} holds NaN or infinity); not {action} them.")
 
 
 class FromPreset:
