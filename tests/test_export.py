@@ -563,7 +563,7 @@ def test_the_pixel_limit_is_read_at_export_and_baked_in(monkeypatch):
 
     model = build_tiny("cyclegan")
     monkeypatch.setattr(kerasgen_data, "MAX_IMAGE_PIXELS", 300)
-    _, _, translate_png = exporting._translators(model.generator_a2b, model.image_shape)
+    _, _, translate_png = exporting.translators(model.generator_a2b, model.image_shape)
     monkeypatch.undo()
     ok, over = encoded(np.zeros((15, 20), np.uint8), "L"), encoded(np.zeros((16, 19), np.uint8), "L")
     assert translate_png(tf.constant([ok]))["png_bytes"].shape == (1,)
