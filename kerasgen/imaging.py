@@ -127,7 +127,7 @@ def latent_manifold(model, steps=20):
 
 def save_preview(model, card_data, path, count=64, seed=0):
     """Write `preview` of a loaded zoo entry or model folder to `path`; autoencoders
-    reconstruct held-out images of the card's dataset.
+    reconstruct test images of the card's dataset.
 
     Example:
         >>> save_preview(kerasgen.zoo.load("vae.mnist"), kerasgen.zoo.card("vae.mnist"), "grid.png")
@@ -146,10 +146,10 @@ def save_preview(model, card_data, path, count=64, seed=0):
         batch, columns = translation_rows(model, *(data.to_unit_range(data.fixed_subset(x, columns)) for x in pair))
         return save_grid(batch, path, columns)
     if hasattr(model, "features"):
-        count = 32 * model.num_classes  # enough held-out images to fill every row
+        count = 32 * model.num_classes  # enough test images to fill every row
     if not hasattr(model, "sample"):
         source = card_data["data"]["dataset"]
-        split = "heldout" if data.has_heldout_split(source) else "all"
+        split = "test" if data.has_test_split(source) else "all"
         images, _ = data.load_images(source, split, card_data["data"]["image_size"])
         images = data.to_unit_range(data.fixed_subset(images, count))
     batch, columns = preview(model, count, seed, images)

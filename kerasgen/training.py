@@ -60,7 +60,7 @@ DEFAULT_CHECKPOINT_EVERY = 200
 # the step both ways on their own batches and keep the faster (`choose_xla`): which one wins depends on the CPU
 # kind (oneDNN on or off), the family and the image size (benchmarks/RESULTS.md).
 XLA_TRIAL_MIN_STEPS = 500
-DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST-10k training digits"}}
+DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST training digits"}}
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
     "mnist": "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
