@@ -80,12 +80,17 @@ def recipe_options(family):
             "digits (embedded: UCI digits -> MNIST digits), a folder with trainA/ trainB/ testA/ testB/, "
             "or tfds:cycle_gan/NAME."
             if family.data == "unpaired"
-            else "mnist (embedded MNIST training digits), uci, tfds:NAME or an image folder.",
+            else "mnist (embedded MNIST: 55,000 training digits), uci, tfds:NAME or an image folder.",
         ),
         "epochs": (click.IntRange(min=1), "Passes over the training data."),
         "steps_per_epoch": (click.IntRange(min=1), "[default: larger domain / batch size]"),
         "batch_size": (click.IntRange(min=1), "Images (pairs) per step."),
-        "learning_rate": (click.FloatRange(min=0, min_open=True), "Adam's (initial) learning rate."),
+        "learning_rate": (click.FloatRange(min=0, min_open=True), "Adam's (initial) learning rate [GAN: the loss's]."),
+        "beta_1": (
+            click.FloatRange(min=0, max=1, max_open=True),
+            "Adam's beta_1 [default: the loss's; 0.5, WGAN-GP 0].",
+        ),
+        "beta_2": (click.FloatRange(min=0, max=1, max_open=True), "Adam's beta_2 [default: the loss's; WGAN-GP 0.9]."),
         "decay_epochs": (click.IntRange(min=0), "Epochs of linear decay to 0 at the end [default: half of --epochs]."),
         "image_size": (click.IntRange(min=4), "Side of the square training images."),
         "max_shift": (click.IntRange(min=0), "Augment by shifting training images up to this many pixels."),

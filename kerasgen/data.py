@@ -4,15 +4,24 @@ Value range convention: every image that leaves this module is float32 in
 [0, 1], shape (height, width, channels). Models that want another range (a
 GAN's tanh output in [-1, 1]) convert at their own boundary.
 
+Splits: every labelled source has `train`, `validation` (a fixed, seeded part
+of the training digits, never trained on, for any choice made from data:
+early stopping, a Parzen window's width), `test` (where figures are measured,
+and nothing else) and `all`. `heldout`, the former name of `test`, still works.
+
 Sources, all resolved by `load_images(name, split)`:
 
-* `mnist` (default): the first 10,000 MNIST training digits, shipped in the
-  package (`assets/mnist10k.npz`), split once with a fixed seed into
-  `train` (9,000) and `heldout` (1,000). Held-out digits are never trained on.
+* `mnist` (default): the full MNIST database (LeCun, Cortes, Burges; CC BY-SA
+  3.0), shipped in the package (`assets/mnist.npz`, provenance in
+  `assets/MNIST-LICENSE.md`): `train` is 55,000 of the 60,000 training
+  digits, `validation` the other 5,000 (drawn once with a fixed seed),
+  `test` the 10,000 standard test digits. Decoded once per process.
 * `uci`: the 1,797 UCI handwritten digits from scikit-learn (8x8, 17 grey
-  levels), upsampled; split into `train` (1,497) and `heldout` (300).
+  levels), upsampled; split once with a fixed seed into `test` (300),
+  `validation` (150) and `train` (1,347).
 * `tfds:NAME` (e.g. `tfds:mnist`): a tensorflow-datasets dataset; needs the
-  dataset to be downloaded or prepared already.
+  dataset to be downloaded or prepared already. `train` is the first 95% of
+  its `train` split, `validation` the last 5%, `test` its `test` split.
 * a folder path: every png/jpg/jpeg/bmp/gif below it, in sorted order.
 
 Reading image files (`read_image`): any Pillow mode is converted to the
@@ -26,8 +35,9 @@ checked before any pixel is decoded.
 
 Unpaired sources for CycleGAN, resolved by `load_unpaired(source, split)`:
 
-* `digits` (default): domain A is the UCI digits, domain B the MNIST-10k
-  digits, both 32x32 grey by default; `test` is their `heldout` splits.
+* `digits` (default): domain A is the UCI digits, domain B the MNIST
+  digits, both 32x32 grey by default; `train` and `test` are their own
+  `train` and `test` splits.
 * `tfds:cycle_gan/NAME` (e.g. `tfds:cycle_gan/horse2zebra`): splits `trainA`,
   `trainB`, `testA`, `testB` of a prepared tensorflow-datasets dataset.
 * a folder with `trainA/ trainB/ testA/ testB/` subfolders of images.
@@ -36,7 +46,9 @@ Heavy imports (TensorFlow, scikit-learn, tfds) happen inside functions so that
 importing this module stays cheap.
 """
 
+import functools
 import hashlib
+import io
 import pathlib
 import re
 import warnings
@@ -46,11 +58,16 @@ import numpy as np
 from kerasgen.errors import UserError
 
 ASSETS = pathlib.Path(__file__).parent / "assets"
+MNIST_FILE = "mnist.npz"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-SPLITS = ("train", "heldout", "all")
-SPLIT_SEED = 20061  # fixed forever: changing it would leak held-out digits into training
-MNIST_HELDOUT = 1000
-UCI_HELDOUT = 300
+SPLITS = ("train", "validation", "test", "all")
+SPLIT_ALIASES = {"heldout": "test"}
+"""Former split names that still work: `heldout` is `test`."""
+SPLIT_SEED = 20061  # fixed forever: changing it would move test or validation digits into training
+MNIST_VALIDATION = 5_000
+UCI_TEST = 300
+UCI_VALIDATION = 150
+TFDS_SPLITS = {"train": "train[:95%]", "validation": "train[95%:]", "test": "test", "all": "train+test"}
 UNPAIRED_SPLITS = ("train", "test", "heldout")
 UNPAIRED_FOLDERS = ("trainA", "trainB", "testA", "testB")
 MAX_IMAGE_PIXELS = 64_000_000
@@ -65,51 +82,116 @@ times 2, still applies).
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # how Pillow opens 16-bit grey PNGs
 
 
-def _split(count, heldout_count, split):
+def canonical_split(split):
+    """The split's current name (`heldout` becomes `test`); a `UserError` for an unknown one.
+
+    Example:
+        >>> canonical_split("heldout")
+        'test'
+    """
+    split = SPLIT_ALIASES.get(split, split)
     if split not in SPLITS:
-        raise UserError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
+        raise UserError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)} ('heldout' is 'test').")
+    return split
+
+
+def _split(count, sizes, split):
+    """Indices of `split` in a source of `count` items cut by one seeded permutation.
+
+    `sizes` maps `test` and `validation` to their sizes; the permutation's
+    first items are the test split, the next the validation split, the rest
+    training. A source with its own test set passes no `test` size.
+    """
     order = np.random.default_rng(SPLIT_SEED).permutation(count)
+    test = sizes.get("test", 0)
+    validation = test + sizes["validation"]
+    if split == "test":
+        return np.sort(order[:test])
+    if split == "validation":
+        return np.sort(order[test:validation])
     if split == "train":
-        return np.sort(order[heldout_count:])
-    if split == "heldout":
-        return np.sort(order[:heldout_count])
+        return np.sort(order[validation:])
     return np.arange(count)
 
 
-def has_heldout_split(source):
-    """Whether a data source has a `heldout` split (folders do not)."""
+def has_test_split(source):
+    """Whether a data source has `validation` and `test` splits (folders do not).
+
+    Example:
+        >>> has_test_split("mnist"), has_test_split("my_digits/")
+        (True, False)
+    """
     return source in ("mnist", "uci") or source.startswith("tfds:")
 
 
+has_heldout_split = has_test_split  # the former name
+
+
+def _mnist_arrays():
+    """The four arrays of `assets/mnist.npz`, read-only, its sha256 checked whenever the file is read.
+
+    The decoded arrays are kept for the process (decoding takes half a
+    second); a changed file (size, time or recorded sha256) is read and
+    checked again.
+    """
+    path = ASSETS / MNIST_FILE
+    expected = (ASSETS / "mnist.sha256").read_text().strip()
+    status = path.stat()
+    return _read_mnist(str(path), status.st_size, status.st_mtime_ns, expected)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_mnist(path, size, modified, expected):
+    del size, modified  # part of the cache key only
+    payload = pathlib.Path(path).read_bytes()
+    if hashlib.sha256(payload).hexdigest() != expected:
+        raise RuntimeError(f"{path} does not match its sha256 (kerasgen/assets/mnist.sha256); reinstall kerasgen.")
+    with np.load(io.BytesIO(payload)) as arrays:
+        result = {name: arrays[name] for name in ("x_train", "y_train", "x_test", "y_test")}
+    for array in result.values():
+        array.flags.writeable = False
+    return result
+
+
 def load_mnist(split="train"):
-    """The embedded MNIST-10k digits.
+    """The embedded MNIST digits (the full database: 60,000 training, 10,000 test).
 
     Args:
-        split: `"train"` (9,000), `"heldout"` (1,000) or `"all"`.
+        split: `"train"` (55,000 training digits), `"validation"` (the other
+            5,000, drawn once with a fixed seed), `"test"` (the 10,000
+            standard test digits; `"heldout"` is the same) or `"all"`
+            (70,000: training digits, then test digits).
 
     Returns:
         `(images, labels)`: uint8 arrays of shape (N, 28, 28, 1) and (N,).
 
     Example:
-        >>> images, labels = load_mnist("heldout")
+        >>> images, labels = load_mnist("test")
         >>> images.shape
-        (1000, 28, 28, 1)
+        (10000, 28, 28, 1)
     """
-    payload = (ASSETS / "mnist10k.npz").read_bytes()
-    expected = (ASSETS / "mnist10k.sha256").read_text().strip()
-    if hashlib.sha256(payload).hexdigest() != expected:
-        raise RuntimeError("kerasgen/assets/mnist10k.npz does not match its sha256; reinstall.")
-    with np.load(ASSETS / "mnist10k.npz") as arrays:
-        images, labels = arrays["images"], arrays["labels"]
-    index = _split(len(images), MNIST_HELDOUT, split)
-    return images[index, :, :, None], labels[index]
+    split = canonical_split(split)
+    arrays = _mnist_arrays()
+    if split == "test":
+        images, labels = arrays["x_test"], arrays["y_test"]
+    elif split == "all":
+        images = np.concatenate([arrays["x_train"], arrays["x_test"]])
+        labels = np.concatenate([arrays["y_train"], arrays["y_test"]])
+    else:
+        index = _split(len(arrays["x_train"]), {"validation": MNIST_VALIDATION}, split)
+        images, labels = arrays["x_train"][index], arrays["y_train"][index]
+    return np.array(images[..., None]), np.array(labels)
 
 
 def load_uci_digits(split="train", size=32):
     """The UCI handwritten digits from scikit-learn, upsampled to `size`.
 
+    The 300 test digits are the ones held out since the first release (same
+    seed); the validation digits come from the former training part.
+
     Args:
-        split: `"train"` (1,497), `"heldout"` (300) or `"all"`.
+        split: `"train"` (1,347), `"validation"` (150), `"test"` (300;
+            `"heldout"` is the same) or `"all"` (1,797).
         size: output side in pixels (bicubic upsampling of the 8x8 originals).
 
     Returns:
@@ -121,9 +203,10 @@ def load_uci_digits(split="train", size=32):
     from PIL import Image
     from sklearn.datasets import load_digits
 
+    split = canonical_split(split)
     digits = load_digits()
     small = np.round(digits.images * (255 / 16)).astype(np.uint8)
-    index = _split(len(small), UCI_HELDOUT, split)
+    index = _split(len(small), {"test": UCI_TEST, "validation": UCI_VALIDATION}, split)
     images = np.stack(
         [np.asarray(Image.fromarray(image).resize((size, size), Image.BICUBIC)) for image in small[index]]
     )
@@ -231,13 +314,14 @@ def _converted(picture, channels):
 def load_tfds(name, split, size, channels=1):
     """Images of a tensorflow-datasets dataset, resized to `size`.
 
-    `split` uses our names: `train` maps to tfds `train`, `heldout` to `test`.
+    `split` uses our names (`TFDS_SPLITS`): `train` is the first 95% of the
+    tfds `train` split, `validation` its last 5%, `test` the tfds `test`
+    split (`heldout` is the same), `all` both tfds splits.
 
     Example:
-        >>> images, labels = load_tfds("mnist", "heldout", size=28)
+        >>> images, labels = load_tfds("mnist", "test", size=28)
     """
-    tfds_split = {"train": "train", "heldout": "test", "all": "train+test"}[split]
-    return _load_tfds_split(name, tfds_split, size, channels)
+    return _load_tfds_split(name, TFDS_SPLITS[canonical_split(split)], size, channels)
 
 
 def _load_tfds_split(name, tfds_split, size, channels):
@@ -261,9 +345,13 @@ def _load_tfds_split(name, tfds_split, size, channels):
 def load_images(name="mnist", split="train", size=28, channels=1):
     """Resolve a dataset name or folder and return uint8 images and labels.
 
+    The MNIST splits, resized, are kept for the process (a few of them), so
+    asking again costs a copy, not a decode and a resize.
+
     Args:
         name: `mnist`, `uci`, `tfds:NAME` or a folder path.
-        split: `train`, `heldout` or `all` (folders ignore it).
+        split: `train`, `validation`, `test` (`heldout` is the same) or
+            `all` (folders ignore it).
         size: image side in pixels.
         channels: 1 or 3.
 
@@ -272,13 +360,14 @@ def load_images(name="mnist", split="train", size=28, channels=1):
 
     Example:
         >>> images, labels = load_images("mnist", "train")
+        >>> test_images, test_labels = load_images("mnist", "test")
     """
-    if split not in SPLITS:
-        raise UserError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
+    split = canonical_split(split)
     if channels not in (1, 3):
         raise UserError(f"channels must be 1 or 3. Received: channels={channels}")
     if name == "mnist":
-        images, labels = load_mnist(split)
+        images, labels = _resized_mnist(split, size)
+        images, labels = np.array(images), np.array(labels)
     elif name == "uci":
         images, labels = load_uci_digits(split, size)
     elif name.startswith("tfds:"):
@@ -293,14 +382,33 @@ def load_images(name="mnist", split="train", size=28, channels=1):
     return images, labels
 
 
+def _resized_mnist(split, size):
+    """`load_mnist(split)` resized to `size`, read-only and kept for the process (keyed by the file's state)."""
+    path = ASSETS / MNIST_FILE
+    status = path.stat()
+    return _cached_resized_mnist(str(path), status.st_size, status.st_mtime_ns, split, size)
+
+
+@functools.lru_cache(maxsize=6)
+def _cached_resized_mnist(path, file_size, modified, split, size):
+    del path, file_size, modified  # part of the cache key only
+    images, labels = load_mnist(split)
+    if images.shape[1] != size:
+        images = _resize(images, size)
+    for array in (images, labels):
+        array.flags.writeable = False
+    return images, labels
+
+
 def load_unpaired(source="digits", split="train", size=32, channels=1, with_labels=False):
     """Two unpaired image domains, A and B, for CycleGAN.
 
     Args:
-        source: `digits` (A: UCI digits, B: MNIST-10k), `tfds:cycle_gan/NAME`,
+        source: `digits` (A: UCI digits, B: MNIST), `tfds:cycle_gan/NAME`,
             or a folder with `trainA/ trainB/ testA/ testB/` subfolders.
         split: `train` or `test` (`heldout` is the same as `test`). For
-            `digits`, `test` is the held-out digits, never trained on.
+            `digits`, these are the `train` and `test` splits of both digit
+            sets (`load_images`); test digits are never trained on.
         size: image side in pixels (images are resized without cropping).
         channels: 1 (grey) or 3 (RGB); images in other modes are converted.
         with_labels: also return the class labels (the digits' classes; -1
@@ -314,7 +422,7 @@ def load_unpaired(source="digits", split="train", size=32, channels=1, with_labe
     Example:
         >>> uci, mnist = load_unpaired("digits", "train")
         >>> uci.shape, mnist.shape
-        ((1497, 32, 32, 1), (9000, 32, 32, 1))
+        ((1347, 32, 32, 1), (55000, 32, 32, 1))
         >>> horses, zebras = load_unpaired("datasets/horse2zebra", "train", size=256, channels=3)
     """
     if split not in UNPAIRED_SPLITS:
@@ -323,12 +431,9 @@ def load_unpaired(source="digits", split="train", size=32, channels=1, with_labe
         raise UserError(f"channels must be 1 or 3. Received: channels={channels}")
     part = "train" if split == "train" else "test"
     if source == "digits":
-        images_a, labels_a = load_uci_digits("train" if part == "train" else "heldout", size)
-        images_b, labels_b = load_mnist("train" if part == "train" else "heldout")
-        if images_b.shape[1] != size:
-            images_b = _resize(images_b, size)
-        if channels == 3:
-            images_a, images_b = np.repeat(images_a, 3, axis=-1), np.repeat(images_b, 3, axis=-1)
+        (images_a, labels_a), (images_b, labels_b) = (
+            load_images(name, part, size, channels) for name in ("uci", "mnist")
+        )
     elif source.startswith("tfds:"):
         name = source.removeprefix("tfds:")
         images_a = _load_tfds_split(name, f"{part}A", size, channels)[0]
@@ -439,7 +544,7 @@ def make_unpaired_dataset(
         >>> uci, mnist = load_unpaired("digits", "train")
         >>> dataset = make_unpaired_dataset(uci, mnist, batch_size=1)
         >>> len(dataset)
-        9000
+        55000
     """
     import tensorflow as tf
 

@@ -1,23 +1,32 @@
 """Quality figures for zoo entries and trained model folders.
 
-* AutoEncoder: summed squared error per held-out image (pixels in [0, 1]),
+Every figure is measured on the `test` split of the data a model was trained
+on (for MNIST, the 10,000 standard test digits); any choice made from data
+(the Parzen window's width) is made on the `validation` split; nothing is
+chosen on the test split.
+
+* AutoEncoder: summed squared error per test image (pixels in [0, 1]),
   the figure of Hinton and Salakhutdinov (2006), beside PCA with as many
   components fitted on the same training split.
-* VAE: held-out negative ELBO and the importance-weighted estimate of the
-  negative log-likelihood (Burda et al. 2016), in nats, on held-out digits
-  binarized once with a fixed seed.
-* Classifier: held-out accuracy.
+* VAE: test negative ELBO and the importance-weighted estimate of the
+  negative log-likelihood (Burda et al. 2016) with k importance samples,
+  in nats, on test digits binarized once with a fixed seed. The k samples
+  are taken in chunks (log-sum-exp accumulated over chunks), so memory does
+  not grow with k.
+* Classifier: test accuracy.
 * GAN: in the penultimate features of the zoo's digit classifier
-  (`classifier.mnist`), the Frechet distance (Heusel et al. 2017) between
-  10,000 samples and the held-out digits ("MNIST FID"), beside its floor,
-  the same distance between 1,000 training digits and the held-out ones;
+  (`classifier.mnist`), the Frechet distance (Heusel et al. 2017) between N
+  samples and N test digits ("MNIST FID", N = 10,000 by default), beside its
+  floor, the same distance from N training digits to the same N test digits
+  (Frechet distances shrink as samples grow, so the floor uses as many);
   the classifier's mean confidence on samples and the share of each class;
   for conditional GANs the share classified as the requested label; and the
-  Parzen-window log-likelihood of held-out digits (Goodfellow et al. 2014).
-* CycleGAN on digits: the share of held-out UCI digits whose A->B
-  translation `classifier.mnist` assigns to the original label, the reverse
-  direction judged by `classifier.uci`, each beside the same classifier on
-  the untranslated digits (the baseline), and the cycle reconstruction error
+  Parzen-window log-likelihood of the test digits under the 10,000 samples,
+  its width chosen on the validation split (Goodfellow et al. 2014).
+* CycleGAN on digits: the share of test UCI digits whose A->B translation
+  `classifier.mnist` assigns to the original label, the reverse direction
+  judged by `classifier.uci`, each beside the same classifier on the
+  untranslated digits (the baseline), and the cycle reconstruction error
   both ways (any CycleGAN).
 
 Example:
@@ -38,34 +47,46 @@ CARD_MIN_SAMPLES = 500
 MEASURING_CLASSIFIER = "classifier.mnist"
 DOMAIN_CLASSIFIERS = {"a": "classifier.uci", "b": "classifier.mnist"}
 GENERATED_IMAGES = 10_000
-FLOOR_IMAGES = 1_000
+IMPORTANCE_CHUNK = 50
+"""Importance samples per pass of the VAE's likelihood estimate (times `batch_size` images decoded at once)."""
 PARZEN_SIGMAS = tuple(np.logspace(-1, 0, 10))
+"""Widths tried for the Parzen window, as in Goodfellow et al. 2014's code (pixels in [0, 1])."""
+SUBSET_SEED = 0
 
 
 def load_split(card_data, split, with_labels=False):
-    """A split of the dataset a card was trained on, as float images in [0, 1] (and labels)."""
+    """A split of the dataset a card was trained on, as float images in [0, 1] (and labels).
+
+    Args:
+        card_data: the model's card (`kerasgen.zoo.card`).
+        split: `train`, `validation` or `test` (see `kerasgen.data`).
+        with_labels: also return the labels.
+
+    Example:
+        >>> test = load_split(kerasgen.zoo.card("vae.mnist"), "test")
+    """
     source = card_data["data"]["dataset"]
-    if not data.has_heldout_split(source):
+    if not data.has_test_split(source):
         raise UserError(
-            "evaluate needs a dataset with a held-out split (mnist, uci, tfds:NAME); "
+            "evaluate needs a dataset with validation and test splits (mnist, uci, tfds:NAME); "
             f"this model was trained on {source!r}."
         )
     images, labels = data.load_images(source, split, card_data["data"]["image_size"])
     return (data.to_unit_range(images), labels) if with_labels else data.to_unit_range(images)
 
 
-def autoencoder_figures(model, train, heldout, batch_size=500):
-    """Held-out summed squared error of the model and of PCA.
+def autoencoder_figures(model, train, test, batch_size=500):
+    """Test summed squared error of the model and of PCA fitted on `train`.
 
     Example:
-        >>> autoencoder_figures(model, train, heldout)["squared_error"]
+        >>> autoencoder_figures(model, train, test)["squared_error"]
     """
     from sklearn.decomposition import PCA
 
-    reconstructions = model.predict(heldout, batch_size=batch_size, verbose=0)
-    model_error = float(np.mean(np.sum(np.square(heldout - reconstructions), axis=(1, 2, 3))))
+    reconstructions = model.predict(test, batch_size=batch_size, verbose=0)
+    model_error = float(np.mean(np.sum(np.square(test - reconstructions), axis=(1, 2, 3))))
     pca = PCA(n_components=model.latent_dim, random_state=0).fit(train.reshape(len(train), -1))
-    flat = heldout.reshape(len(heldout), -1)
+    flat = test.reshape(len(test), -1)
     pca_reconstructions = pca.inverse_transform(pca.transform(flat))
     pca_unclipped_error = float(np.mean(np.sum(np.square(flat - pca_reconstructions), axis=1)))
     pca_error = float(np.mean(np.sum(np.square(flat - np.clip(pca_reconstructions, 0, 1)), axis=1)))
@@ -74,8 +95,8 @@ def autoencoder_figures(model, train, heldout, batch_size=500):
         "pca_squared_error": round(pca_error, 3),
         "pca_squared_error_unclipped": round(pca_unclipped_error, 3),
         "pca_to_model_ratio": round(pca_error / model_error, 2),
-        "heldout_images": len(heldout),
-        "definition": "mean over held-out images of the squared error summed over pixels in [0, 1]; "
+        "test_images": len(test),
+        "definition": "mean over test images of the squared error summed over pixels in [0, 1]; "
         f"PCA with {model.latent_dim} components fitted on the {len(train)} training images, "
         "its reconstructions clipped to [0, 1] (and unclipped)",
     }
@@ -86,25 +107,45 @@ def binarize(images, seed=BINARIZATION_SEED):
     return (np.random.default_rng(seed).random(images.shape) < images).astype(np.float32)
 
 
-def vae_figures(model, heldout, samples=500, batch_size=20, seed=0):
+def vae_figures(model, test, samples=500, batch_size=20, chunk_size=IMPORTANCE_CHUNK, seed=0):
     """Negative ELBO and importance-weighted NLL (k = `samples`) in nats per image.
 
+    The k importance samples of each image are taken `chunk_size` at a time
+    and their log-mean-exp is accumulated over the chunks, so at most
+    `chunk_size * batch_size` decodings are held at once, whatever k is:
+    k = 5,000 needs no more memory than k = 50. The noise is one draw per
+    batch of images, so the result does not depend on `chunk_size`.
+
+    Args:
+        model: a `kerasgen.vae.VAE`.
+        test: float images in [0, 1] (binarized here, once, with a fixed seed).
+        samples: k, importance samples per image (1 gives the ELBO).
+        batch_size: images per pass.
+        chunk_size: importance samples per pass.
+        seed: seed of the importance samples.
+
+    Returns:
+        A dict with `negative_elbo`, `iwae_nll` (nats), `importance_samples`,
+        `test_images` and the binarization.
+
     Example:
-        >>> vae_figures(model, heldout, samples=500)["iwae_nll"]
+        >>> vae_figures(model, test, samples=5000)["iwae_nll"]
     """
     import tensorflow as tf
 
-    targets = binarize(heldout)
-    log_weights = []
+    for name, value in (("samples", samples), ("batch_size", batch_size), ("chunk_size", chunk_size)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1. Received: {name}={value}")
+    targets = binarize(test)
     generator = tf.random.Generator.from_seed(seed)
     half_log_two_pi = 0.5 * math.log(2 * math.pi)
 
     @tf.function(jit_compile=True)
-    def batch_log_weights(images, noise):
+    def chunk_log_weights(images, noise):
         mean, log_var = model.encoder(images, training=False)
         latents = mean + tf.exp(0.5 * log_var) * noise
         flat = tf.reshape(latents, (-1, model.latent_dim))
-        logits = tf.reshape(model.decoder(flat, training=False), (samples, -1, *model.image_shape))
+        logits = tf.reshape(model.decoder(flat, training=False), (tf.shape(noise)[0], -1, *model.image_shape))
         log_likelihood = -tf.reduce_sum(
             tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.broadcast_to(images, tf.shape(logits)), logits=logits),
             axis=(2, 3, 4),
@@ -113,33 +154,41 @@ def vae_figures(model, heldout, samples=500, batch_size=20, seed=0):
         log_posterior = tf.reduce_sum(-0.5 * tf.square(noise) - half_log_two_pi - 0.5 * log_var, axis=-1)
         return log_likelihood + log_prior - log_posterior
 
+    log_mean_weights, mean_log_weights = [], []
     for start in range(0, len(targets), batch_size):
         images = tf.constant(targets[start : start + batch_size])
         noise = generator.normal((samples, len(images), model.latent_dim))
-        log_weights.append(batch_log_weights(images, noise).numpy())
-    log_weights = np.concatenate(log_weights, axis=1).astype(np.float64)
-    peak = log_weights.max(axis=0)
-    log_mean_weight = peak + np.log(np.mean(np.exp(log_weights - peak), axis=0))
+        peak = np.full(len(images), -np.inf)
+        total = np.zeros(len(images))  # sum of exp(log weight - peak)
+        log_weight_sum = np.zeros(len(images))
+        for first in range(0, samples, chunk_size):
+            chunk = chunk_log_weights(images, noise[first : first + chunk_size]).numpy().astype(np.float64)
+            new_peak = np.maximum(peak, chunk.max(axis=0))
+            total = total * np.exp(peak - new_peak) + np.sum(np.exp(chunk - new_peak), axis=0)
+            peak = new_peak
+            log_weight_sum += chunk.sum(axis=0)
+        log_mean_weights.append(peak + np.log(total) - math.log(samples))
+        mean_log_weights.append(log_weight_sum / samples)
     return {
-        "negative_elbo": round(float(-np.mean(log_weights)), 2),
-        "iwae_nll": round(float(-np.mean(log_mean_weight)), 2),
+        "negative_elbo": round(float(-np.mean(np.concatenate(mean_log_weights))), 2),
+        "iwae_nll": round(float(-np.mean(np.concatenate(log_mean_weights))), 2),
         "importance_samples": samples,
-        "heldout_images": len(heldout),
+        "test_images": len(test),
         "binarization": f"stochastic, pixel ~ Bernoulli(intensity), numpy default_rng({BINARIZATION_SEED}), drawn once",
     }
 
 
-def classifier_figures(model, heldout, labels):
-    """Held-out accuracy of a classifier.
+def classifier_figures(model, test, labels):
+    """Test accuracy of a classifier.
 
     Example:
         >>> classifier_figures(kerasgen.zoo.load("classifier.mnist"), images, labels)["accuracy"]
     """
-    predicted = np.argmax(model.predict(heldout, batch_size=500, verbose=0), axis=-1)
+    predicted = np.argmax(model.predict(test, batch_size=500, verbose=0), axis=-1)
     return {
         "accuracy": round(float(np.mean(predicted == labels)), 4),
         "errors": int(np.sum(predicted != labels)),
-        "heldout_images": len(heldout),
+        "test_images": len(test),
     }
 
 
@@ -165,6 +214,10 @@ def frechet_distance(features_a, features_b):
 def parzen_log_likelihoods(samples, targets, sigmas, batch_size=250):
     """Log-density of each target under a Gaussian Parzen window on `samples`, for each sigma.
 
+    Example:
+        >>> parzen_log_likelihoods(samples, validation, PARZEN_SIGMAS).shape
+        (10, 5000)
+
     Returns:
         Array (len(sigmas), len(targets)) in nats, pixels in [0, 1].
     """
@@ -184,6 +237,65 @@ def parzen_log_likelihoods(samples, targets, sigmas, batch_size=250):
     return results
 
 
+def parzen_figures(samples, validation, test, sigmas=PARZEN_SIGMAS):
+    """Parzen-window log-likelihood of `test` by Goodfellow et al. 2014's protocol.
+
+    A Gaussian window on the samples (10,000 in the protocol); its width is
+    the one among `sigmas` that gives the `validation` images the highest
+    mean log-likelihood; the test images are used only to measure.
+
+    Args:
+        samples: generated images in [0, 1].
+        validation: images that choose sigma (never the test images).
+        test: images whose log-likelihood is reported.
+        sigmas: the widths tried.
+
+    Returns:
+        `(mean, standard_error, sigma)`: the mean log-likelihood of the test
+        images in nats, its standard error (standard deviation over the
+        square root of their number), and the chosen width.
+
+    Example:
+        >>> mean, error, sigma = parzen_figures(samples, validation, test)
+    """
+    if not len(validation) or not len(test):
+        raise ValueError(f"Parzen figures need validation and test images. Received: {len(validation)}, {len(test)}")
+    sigma = float(sigmas[int(np.argmax(parzen_log_likelihoods(samples, validation, sigmas).mean(axis=1)))])
+    log_likelihoods = parzen_log_likelihoods(samples, test, [sigma])[0]
+    return float(np.mean(log_likelihoods)), float(np.std(log_likelihoods) / np.sqrt(len(test))), sigma
+
+
+def matched_fid(generated_features, train_features, test_features, seed=SUBSET_SEED):
+    """The FID of generated images and its floor, measured with the same number of images.
+
+    Frechet distances shrink as the samples grow, so a floor is comparable
+    only at the same size. With N the number of generated images (capped by
+    the sizes of the other two sets), the FID is the distance from N
+    generated images to N test images, and the floor the distance from N
+    training images to the same N test images: what a model that copies the
+    training distribution perfectly would score at this N.
+
+    Args:
+        generated_features: features (rows) of the generated images.
+        train_features: features of training images (N or more).
+        test_features: features of test images (N or more).
+        seed: seed of the fixed subsets taken when a set holds more than N.
+
+    Returns:
+        `(fid, floor, n)`.
+
+    Example:
+        >>> fid, floor, n = matched_fid(classifier.features(samples), train_features, test_features)
+    """
+    count = min(len(generated_features), len(train_features), len(test_features))
+    if count < 2:
+        raise ValueError(f"A Frechet distance needs at least 2 images per set. Received: count={count}")
+    reference = data.fixed_subset(np.asarray(test_features), count, seed)
+    fid = frechet_distance(data.fixed_subset(np.asarray(generated_features), count, seed), reference)
+    floor = frechet_distance(data.fixed_subset(np.asarray(train_features), count, seed), reference)
+    return fid, floor, count
+
+
 def generate_batches(model, count, seed=0, batch_size=500):
     """`count` samples (labels cycling through the classes for a conditional GAN) as numpy, and their labels."""
     labels = np.arange(count) % model.num_classes if model.num_classes else None
@@ -200,11 +312,20 @@ def generate_batches(model, count, seed=0, batch_size=500):
     return np.concatenate(images), labels
 
 
-def gan_figures(model, classifier, train, heldout, count=GENERATED_IMAGES, seed=0):
+def gan_figures(model, classifier, train, validation, test, count=GENERATED_IMAGES, seed=0):
     """Sample quality of a GAN measured with a digit classifier, and Parzen log-likelihood.
 
+    Args:
+        model: a `kerasgen.gan.GAN`.
+        classifier: the measuring `kerasgen.classifier.Classifier`.
+        train: training images in [0, 1] (the FID floor).
+        validation: validation images (choose the Parzen window's width).
+        test: test images (every figure is measured on them).
+        count: samples to generate (10,000 in Goodfellow et al. 2014).
+        seed: seed of the samples.
+
     Example:
-        >>> gan_figures(gan, kerasgen.zoo.load("classifier.mnist"), train, heldout)["fid"]
+        >>> gan_figures(gan, kerasgen.zoo.load("classifier.mnist"), train, validation, test)["fid"]
     """
     generated, requested = generate_batches(model, count, seed)
     if generated.shape[1:] != classifier.image_shape:
@@ -214,30 +335,32 @@ def gan_figures(model, classifier, train, heldout, count=GENERATED_IMAGES, seed=
     generated_features = classifier.features(generated)
     probabilities = np.asarray(classifier.output_layer(generated_features))
     predicted = np.argmax(probabilities, axis=-1)
-    heldout_features = classifier.features(heldout)
-    fid = frechet_distance(generated_features, heldout_features)
-    floor = frechet_distance(classifier.features(data.fixed_subset(train, FLOOR_IMAGES)), heldout_features)
+    fid_images = min(count, len(train), len(test))
+    fid, floor, fid_images = matched_fid(
+        generated_features, classifier.features(data.fixed_subset(train, fid_images)), classifier.features(test)
+    )
     shares = np.bincount(predicted, minlength=classifier.num_classes) / count
-    validation = data.fixed_subset(train, FLOOR_IMAGES, seed=1)
-    sigma_index = int(np.argmax(parzen_log_likelihoods(generated, validation, PARZEN_SIGMAS).mean(axis=1)))
-    sigma = PARZEN_SIGMAS[sigma_index]
-    heldout_log_likelihoods = parzen_log_likelihoods(generated, heldout, [sigma])[0]
+    parzen, parzen_error, sigma = parzen_figures(generated, validation, test)
     figures = {
         "fid": round(fid, 3),
         "fid_floor": round(floor, 3),
         "fid_to_floor_ratio": round(fid / floor, 2),
+        "fid_images": fid_images,
         "mean_confidence": round(float(np.mean(np.max(probabilities, axis=-1))), 4),
         "class_shares": [round(float(share), 4) for share in shares],
         "min_class_share": round(float(shares.min()), 4),
         "max_class_share": round(float(shares.max()), 4),
-        "parzen_log_likelihood": round(float(np.mean(heldout_log_likelihoods)), 1),
-        "parzen_standard_error": round(float(np.std(heldout_log_likelihoods) / np.sqrt(len(heldout))), 1),
-        "parzen_sigma": round(float(sigma), 4),
+        "parzen_log_likelihood": round(parzen, 1),
+        "parzen_standard_error": round(parzen_error, 1),
+        "parzen_sigma": round(sigma, 4),
         "generated_images": count,
-        "heldout_images": len(heldout),
-        "definition": f"features: penultimate layer of {MEASURING_CLASSIFIER}; FID floor: {FLOOR_IMAGES} training "
-        f"digits vs the held-out digits; Parzen sigma chosen among {len(PARZEN_SIGMAS)} values in [0.1, 1] "
-        f"(log-spaced) on {FLOOR_IMAGES} training digits, as in Goodfellow et al. 2014",
+        "validation_images": len(validation),
+        "test_images": len(test),
+        "definition": f"features: penultimate layer of {MEASURING_CLASSIFIER}; FID: {fid_images} samples vs "
+        f"{fid_images} test digits; floor: {fid_images} training digits vs the same test digits; Parzen "
+        f"(Goodfellow et al. 2014): window on the {count} samples, sigma chosen among {len(PARZEN_SIGMAS)} "
+        f"log-spaced values in [0.1, 1] on the {len(validation)} validation digits, mean ± standard error of "
+        f"the log-likelihood of the {len(test)} test digits",
     }
     if model.num_classes:
         figures["conditional_accuracy"] = round(float(np.mean(predicted == requested)), 4)
@@ -286,12 +409,12 @@ def cyclegan_figures(model, card_data):
             b2a_label_kept=label_kept(judge_a, as_a, labels_b),
             b2a_baseline=label_kept(judge_a, images_b, labels_b),
             classifier_accuracy={
-                "b (classifier.mnist on held-out MNIST)": label_kept(judge_b, images_b, labels_b),
-                "a (classifier.uci on held-out UCI)": label_kept(judge_a, images_a, labels_a),
+                "b (classifier.mnist on test MNIST)": label_kept(judge_b, images_b, labels_b),
+                "a (classifier.uci on test UCI)": label_kept(judge_a, images_a, labels_a),
             },
         )
     figures["definition"] = (
-        "label_kept: share of translated held-out digits that the target domain's classifier "
+        "label_kept: share of translated test digits that the target domain's classifier "
         f"({DOMAIN_CLASSIFIERS['b']} for a2b, {DOMAIN_CLASSIFIERS['a']} for b2a) assigns to the source label; "
         "baseline: the same classifier on the untranslated digits; cycle_error: mean absolute pixel "
         "difference in [0, 1] between an image and its translation translated back"
@@ -299,45 +422,62 @@ def cyclegan_figures(model, card_data):
     return figures
 
 
-def evaluate(name_or_dir, samples=500):
-    """The figures for an entry or model folder: its family's evaluation.
+def evaluate(name_or_dir, samples=500, test_images=None):
+    """The figures for an entry or model folder, by model family, all measured on the test split.
 
     Args:
-        name_or_dir: a zoo entry or a model folder.
-        samples: importance samples per image for likelihood estimates.
+        name_or_dir: a zoo entry's name or a model folder.
+        samples: k, importance samples per image for a VAE's likelihood.
+        test_images: measure on a fixed subset of this many test images
+            (None: all of them), e.g. to afford k = 5,000 for a VAE.
 
     Example:
         >>> evaluate("autoencoder.mnist")["squared_error"]
+        >>> evaluate("vae.mnist", samples=5000, test_images=1000)["iwae_nll"]
     """
     from kerasgen import families
 
+    if test_images is not None and test_images < 1:
+        raise ValueError(f"test_images must be at least 1. Received: test_images={test_images}")
     card_data = zoo.card(name_or_dir)
     model = zoo.load(name_or_dir)
-    return families.for_class(card_data["class"]).hook("evaluate")(model, card_data, samples)
+    evaluate_family = families.for_class(card_data["class"]).hook("evaluate")
+    return evaluate_family(model, card_data, samples=samples, test_images=test_images)
 
 
-def evaluate_autoencoder(model, card_data, samples=None):
-    """`autoencoder_figures` on the card's training and held-out digits."""
-    return autoencoder_figures(model, load_split(card_data, "train"), load_split(card_data, "heldout"))
+def test_split(card_data, test_images=None):
+    """The card's test images and labels, or a fixed subset of `test_images` of them."""
+    test, labels = load_split(card_data, "test", with_labels=True)
+    if test_images is not None:
+        test, labels = (
+            data.fixed_subset(test, test_images, SUBSET_SEED),
+            data.fixed_subset(labels, test_images, SUBSET_SEED),
+        )
+    return test, labels
 
 
-def evaluate_vae(model, card_data, samples=500):
-    """`vae_figures` on the card's held-out digits, with `samples` importance samples."""
-    return vae_figures(model, load_split(card_data, "heldout"), samples=samples)
+def evaluate_autoencoder(model, card_data, samples=None, test_images=None):
+    """`autoencoder_figures` on the card's test digits, PCA fitted on its training digits."""
+    return autoencoder_figures(model, load_split(card_data, "train"), test_split(card_data, test_images)[0])
 
 
-def evaluate_classifier(model, card_data, samples=None):
-    """`classifier_figures` on the card's held-out digits."""
-    return classifier_figures(model, *load_split(card_data, "heldout", with_labels=True))
+def evaluate_vae(model, card_data, samples=500, test_images=None):
+    """`vae_figures` on the card's test digits, with `samples` importance samples."""
+    return vae_figures(model, test_split(card_data, test_images)[0], samples=samples)
 
 
-def evaluate_gan(model, card_data, samples=None):
-    """`gan_figures` measured with `MEASURING_CLASSIFIER`."""
-    return gan_figures(
-        model, zoo.load(MEASURING_CLASSIFIER), load_split(card_data, "train"), load_split(card_data, "heldout")
-    )
+def evaluate_classifier(model, card_data, samples=None, test_images=None):
+    """`classifier_figures` on the card's test digits."""
+    return classifier_figures(model, *test_split(card_data, test_images))
 
 
-def evaluate_cyclegan(model, card_data, samples=None):
+def evaluate_gan(model, card_data, samples=None, test_images=None):
+    """`gan_figures` measured with `MEASURING_CLASSIFIER`, Parzen's sigma chosen on the validation digits."""
+    classifier = zoo.load(MEASURING_CLASSIFIER)
+    train, validation = load_split(card_data, "train"), load_split(card_data, "validation")
+    return gan_figures(model, classifier, train, validation, test_split(card_data, test_images)[0])
+
+
+def evaluate_cyclegan(model, card_data, samples=None, test_images=None):
     """`cyclegan_figures` on the test split of the card's domains."""
     return cyclegan_figures(model, card_data)

@@ -81,8 +81,9 @@ class Family:
             compiling the model for training as the recipe says, with every
             optimizer built; returns the optimizers' settings (plain data)
             for the card.
-        evaluate: `"module:function"`, `function(model, card, samples)` ->
-            the figures of a trained model (a dict).
+        evaluate: `"module:function"`, `function(model, card, samples,
+            test_images)` -> the figures of a trained model (a dict), on
+            the test split (or a fixed subset of `test_images` of it).
         serving: `"module:function"`, `function(model)` -> `(networks,
             {signature name: tf.function})` of what a SavedModel serves.
         preview: `"module:function"`, `function(model, count, seed, images)`
@@ -93,6 +94,9 @@ class Family:
         labels: a config key whose truthy value means the model trains on
             labels (`"num_classes"`), `"always"`, or None.
         full_batches: drop a last, smaller batch of each epoch.
+        images_per_step: `"module:function"`, `function(model, batch_size)`
+            -> images one train step takes (a GAN: `d_steps` minibatches);
+            None for `batch_size`.
         export_after_training: `kerasgen train NAME` ends with a SavedModel export.
         flops_passes: `(network attribute, plain passes, taped passes)` of one
             train step, for the analytic FLOP count.
@@ -117,6 +121,7 @@ class Family:
     options: tuple = ()
     labels: str | None = None
     full_batches: bool = False
+    images_per_step: str | None = None
     export_after_training: bool = False
     flops_passes: tuple = ()
     benchmark_cases: dict = dataclasses.field(default_factory=dict)
@@ -263,7 +268,7 @@ register(
         paper="Goodfellow et al. 2014, Generative Adversarial Nets; Radford et al. 2016, DCGAN; "
         "Mirza and Osindero 2014, Conditional GANs",
         headline=("fid", "MNIST FID"),
-        recipe={**MNIST_RECIPE, "epochs": 30, "batch_size": 64, "learning_rate": 2e-4},
+        recipe={**MNIST_RECIPE, "epochs": 30, "batch_size": 64, "learning_rate": None, "beta_1": None, "beta_2": None},
         options=(
             Option("latent_dim", "Size of the noise vector.", minimum=1),
             Option(
@@ -272,7 +277,11 @@ register(
                 kind="choice",
                 choices=("non_saturating", "minimax", "least_squares", "hinge", "wasserstein"),
             ),
-            Option("d_steps", "Discriminator updates per generator update.", minimum=1),
+            Option(
+                "d_steps",
+                "Discriminator updates per generator update [default: the loss's; 5 for wasserstein].",
+                minimum=1,
+            ),
             Option(
                 "num_classes",
                 "Class-conditional GAN on 10 classes (needs labelled data).",
@@ -292,6 +301,7 @@ register(
         serving_counterpart="kerasgen.gan:serving_counterpart",
         labels="num_classes",
         full_batches=True,
+        images_per_step="kerasgen.gan:images_per_step",
         flops_passes=(("generator", 1, 1), ("discriminator", 0, 3)),
         benchmark_cases={"gan": "dcgan.mnist", "cgan": "cgan.mnist"},
         extra_pictures="kerasgen.imaging:save_interpolation_strips",

@@ -43,14 +43,57 @@ def _synchronize_batch_norm(network):
             layer.synchronized = True
 
 
+def recommended_adam(loss, **given):
+    """An Adam optimizer with the recommended settings of `loss` (`gan_losses.RECOMMENDED`), `given` values first.
+
+    Args:
+        loss: one of `gan_losses.LOSSES`.
+        **given: `learning_rate`, `beta_1` or `beta_2` to use instead of the
+            recommended value (None keeps it).
+
+    Example:
+        >>> recommended_adam("wasserstein")  # Adam(1e-4, beta_1=0.0, beta_2=0.9)
+        >>> recommended_adam("non_saturating", learning_rate=1e-3)  # Adam(1e-3, beta_1=0.5, beta_2=0.999)
+    """
+    settings = gan_losses.recommended(loss, **given)
+    del settings["d_steps"]
+    return keras.optimizers.Adam(**settings)
+
+
+def _check_smoothing(loss, label_smoothing):
+    if label_smoothing and loss not in gan_losses.SMOOTHABLE:
+        raise ValueError(
+            f"label_smoothing has no meaning for the {loss} loss (no real target to smooth); use 0 or one of "
+            f"{', '.join(gan_losses.SMOOTHABLE)}. Received: label_smoothing={label_smoothing}, loss={loss!r}"
+        )
+
+
 @keras.saving.register_keras_serializable(package="kerasgen")
 class GAN(FromPreset, keras.Model):
     """A generator and a discriminator trained in alternation (Algorithm 1 of Goodfellow et al. 2014).
 
-    Each `train_step` makes `d_steps` discriminator updates, then one generator
-    update. Images enter and leave in [0, 1]; inside, the networks work in
-    [-1, 1] (tanh output). With `num_classes` > 0 both networks see the label
-    (a class-conditional GAN) and `fit` needs `(images, labels)` batches.
+    Each `train_step` makes `d_steps` discriminator updates, each on a fresh
+    minibatch of real images and fresh noise (Algorithm 1 of Goodfellow et
+    al. 2014; Gulrajani et al. 2017's critic loop), then one generator
+    update. So a step consumes `d_steps` minibatches: the data pipeline must
+    deliver batches of `d_steps * batch_size` real images (and labels), which
+    `real_images_per_step(batch_size)` gives; the step cuts them into
+    `d_steps` disjoint minibatches of `batch_size` (update i takes images i,
+    i + d_steps, i + 2 d_steps, ...; a remainder of fewer than `d_steps`
+    images is left unused) and the generator update draws `batch_size`
+    latents. Images enter and leave in [0, 1]; inside, the
+    networks work in [-1, 1] (tanh output). With `num_classes` > 0 both
+    networks see the label (a class-conditional GAN) and `fit` needs
+    `(images, labels)` batches; the generator update uses the labels of the
+    last minibatch.
+
+    Settings left unset follow the loss (`gan_losses.RECOMMENDED`): `d_steps`
+    is 5 for `wasserstein` (WGAN-GP's n_critic) and 1 for the others, and
+    `compile()` without optimizers builds Adam(1e-4, beta_1=0, beta_2=0.9)
+    for `wasserstein` and DCGAN's Adam(2e-4, beta_1=0.5) for the others.
+    The logged discriminator accuracies use the loss's own decision boundary
+    (`gan_losses.decision_boundary`: 0 for logits and hinge, half the real
+    target for least squares); a Wasserstein critic has none and logs none.
 
     Under a distribution strategy (build and compile in its scope), each
     dataset batch is the global batch. Replicas scale their losses by the
@@ -82,18 +125,23 @@ class GAN(FromPreset, keras.Model):
         discriminator_filters: filters of the discriminator's stride-2 convolutions.
         loss: one of `gan_losses.LOSSES`: `minimax`, `non_saturating` (default),
             `least_squares`, `hinge`, `wasserstein` (with gradient penalty).
-        d_steps: discriminator updates per generator update (k in the paper).
+        d_steps: discriminator updates per generator update (k in the paper),
+            each on its own real minibatch; None for the loss's recommended
+            value (5 for `wasserstein`, else 1).
         gradient_penalty: weight of WGAN-GP's penalty (used with `wasserstein`).
-        label_smoothing: one-sided smoothing, real targets become 1 - this value.
+        label_smoothing: one-sided smoothing, real targets become 1 - this
+            value; only for `gan_losses.SMOOTHABLE` losses (hinge and
+            Wasserstein have no target to smooth, and refuse it).
         ema_decay: if > 0, keep an exponential moving average of the generator's
             weights and sample from it.
         seed: seed of the latent noise.
 
     Example:
-        >>> gan = GAN(latent_dim=64)
-        >>> gan.compile()  # Adam(2e-4, beta_1=0.5) for both networks
+        >>> gan = GAN(latent_dim=64, loss="wasserstein")  # d_steps=5
+        >>> gan.compile()  # Adam(1e-4, beta_1=0, beta_2=0.9) for both networks
         >>> images, _ = kerasgen.data.load_images("mnist", "train")
-        >>> gan.fit(kerasgen.data.make_dataset(images, 128), epochs=5)
+        >>> batches = kerasgen.data.make_dataset(images, gan.real_images_per_step(64), drop_remainder=True)
+        >>> gan.fit(batches, epochs=5)  # 5 critic updates on 64 real images each, 1 generator update
         >>> digits = gan.generate(16, seed=0)
     """
 
@@ -105,7 +153,7 @@ class GAN(FromPreset, keras.Model):
         generator_filters=(128, 64),
         discriminator_filters=(64, 128),
         loss="non_saturating",
-        d_steps=1,
+        d_steps=None,
         gradient_penalty=10.0,
         label_smoothing=0.0,
         ema_decay=0.999,
@@ -115,10 +163,11 @@ class GAN(FromPreset, keras.Model):
         super().__init__(**kwargs)
         if loss not in gan_losses.LOSSES:
             raise ValueError(f"loss must be one of {gan_losses.LOSSES}. Received: loss={loss!r}")
-        if d_steps < 1:
+        if d_steps is not None and d_steps < 1:
             raise ValueError(f"d_steps must be at least 1. Received: d_steps={d_steps}")
         if not 0 <= label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}")
+        _check_smoothing(loss, label_smoothing)
         if not 0 <= ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
         self.image_shape = tuple(image_shape)
@@ -127,7 +176,8 @@ class GAN(FromPreset, keras.Model):
         self.generator_filters = tuple(generator_filters)
         self.discriminator_filters = tuple(discriminator_filters)
         self.adversarial_loss = loss
-        self.d_steps = d_steps
+        self._d_steps_chosen = d_steps is not None
+        self.d_steps = d_steps if self._d_steps_chosen else gan_losses.RECOMMENDED[loss]["d_steps"]
         self.gradient_penalty = gradient_penalty
         self.label_smoothing = label_smoothing
         self.ema_decay = ema_decay
@@ -155,13 +205,17 @@ class GAN(FromPreset, keras.Model):
         """Marks the model built (its networks are built in `__init__`)."""
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss=None, **kwargs):
-        """Set both optimizers (default Adam(2e-4, beta_1=0.5), as in DCGAN) and build them.
+        """Set both optimizers and build them; by default Adam with the loss's recommended settings.
 
+        A missing optimizer is `recommended_adam(loss)`: Adam(1e-4,
+        beta_1=0, beta_2=0.9) for `wasserstein` (WGAN-GP), DCGAN's
+        Adam(2e-4, beta_1=0.5) for the others (`gan_losses.RECOMMENDED`).
         Building them now lets `load_weights` restore their state instead of
         skipping it. Under the `mixed_float16` policy each is wrapped in a
         `keras.optimizers.LossScaleOptimizer` (see `with_loss_scaling`).
         `loss`, if given, replaces the adversarial loss chosen in the
-        constructor (one of `gan_losses.LOSSES`).
+        constructor (one of `gan_losses.LOSSES`); `d_steps`, if it was not
+        given to the constructor, follows it.
 
         Example:
             >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), loss="hinge")
@@ -169,10 +223,15 @@ class GAN(FromPreset, keras.Model):
         if loss is not None:
             if loss not in gan_losses.LOSSES:
                 raise ValueError(f"loss must be one of {gan_losses.LOSSES}. Received: loss={loss!r}")
+            _check_smoothing(loss, self.label_smoothing)
             self.adversarial_loss = loss
+            if not self._d_steps_chosen:
+                self.d_steps = gan_losses.RECOMMENDED[loss]["d_steps"]
         super().compile(**kwargs)
-        self.d_optimizer = with_loss_scaling(d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5), self.dtype_policy)
-        self.g_optimizer = with_loss_scaling(g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5), self.dtype_policy)
+        d_optimizer = d_optimizer or recommended_adam(self.adversarial_loss)
+        g_optimizer = g_optimizer or recommended_adam(self.adversarial_loss)
+        self.d_optimizer = with_loss_scaling(d_optimizer, self.dtype_policy)
+        self.g_optimizer = with_loss_scaling(g_optimizer, self.dtype_policy)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
@@ -188,15 +247,26 @@ class GAN(FromPreset, keras.Model):
             g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
         )
 
+    def real_images_per_step(self, batch_size):
+        """Real images one `train_step` needs: `d_steps * batch_size`, a fresh `batch_size` per discriminator update.
+
+        The training pipeline batches its data by this number; `batch_size`
+        is the minibatch of each update (and the generator's noise batch).
+
+        Example:
+            >>> GAN(loss="wasserstein").real_images_per_step(64)  # d_steps = 5
+            320
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size}")
+        return self.d_steps * batch_size
+
     @property
     def metrics(self):
-        return [
-            self.d_loss_tracker,
-            self.g_loss_tracker,
-            self.real_accuracy_tracker,
-            self.fake_accuracy_tracker,
-            self.penalty_tracker,
-        ]
+        accuracies = [self.real_accuracy_tracker, self.fake_accuracy_tracker]
+        if gan_losses.decision_boundary(self.adversarial_loss) is None:
+            accuracies = []
+        return [self.d_loss_tracker, self.g_loss_tracker, *accuracies, self.penalty_tracker]
 
     def _inputs(self, tensors, labels):
         return [tensors, labels] if self.num_classes else tensors
@@ -264,9 +334,12 @@ class GAN(FromPreset, keras.Model):
             scaled_total = self.d_optimizer.scale_loss(scale_loss_for_replicas(total))
         gradients = tape.gradient(scaled_total, self.discriminator.trainable_weights)
         self.d_optimizer.apply(gradients, self.discriminator.trainable_weights)
-        real_accuracy = ops.mean(ops.cast(real_scores > 0, "float32"))
-        fake_accuracy = ops.mean(ops.cast(fake_scores < 0, "float32"))
-        return total, real_accuracy, fake_accuracy, penalty
+        logs = {"d_loss": total, "gradient_penalty": penalty}
+        boundary = gan_losses.decision_boundary(self.adversarial_loss, 1.0 - self.label_smoothing)
+        if boundary is not None:
+            logs["d_real_accuracy"] = ops.mean(ops.cast(real_scores > boundary, "float32"))
+            logs["d_fake_accuracy"] = ops.mean(ops.cast(fake_scores < boundary, "float32"))
+        return logs
 
     def _generator_step(self, labels, batch):
         latents = self._draw(keras.random.normal, (batch, self.latent_dim))
@@ -291,16 +364,28 @@ class GAN(FromPreset, keras.Model):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.num_classes and labels is None:
             raise ValueError("A conditional GAN trains on (images, labels) batches.")
-        real = images * 2.0 - 1.0
-        batch = ops.shape(real)[0]
-        labels = ops.cast(labels, "int32") if self.num_classes else None
-        for _ in range(self.d_steps):
-            d_loss, real_accuracy, fake_accuracy, penalty = self._discriminator_step(real, labels, batch)
-        g_loss = self._generator_step(labels, batch)
+        all_real = images * 2.0 - 1.0
+        all_labels = ops.cast(labels, "int32") if self.num_classes else None
+        batch = ops.shape(all_real)[0] // self.d_steps
+        if isinstance(batch, int) and batch == 0:
+            raise ValueError(
+                f"A step needs d_steps * batch_size real images (d_steps={self.d_steps}); "
+                f"batch the data by real_images_per_step(batch_size). Received: {ops.shape(all_real)[0]} images"
+            )
+        # Algorithm 1: each of the k updates on its own real minibatch. Strided slices (update i takes images
+        # i, i + k, i + 2k, ...) give each replica of a strategy its share of every update's minibatch, the share
+        # one device would give it, as a contiguous slice would not.
+        all_real = all_real[: batch * self.d_steps]
+        all_labels = None if all_labels is None else all_labels[: batch * self.d_steps]
+        for step in range(self.d_steps):
+            real = all_real[step :: self.d_steps]
+            labels = None if all_labels is None else all_labels[step :: self.d_steps]
+            logs = self._discriminator_step(real, labels, batch)
+        logs["g_loss"] = self._generator_step(labels, batch)
         if self.ema_generator is not None:
             self._update_moving_average()
-        for tracker, value in zip(self.metrics, (d_loss, g_loss, real_accuracy, fake_accuracy, penalty), strict=True):
-            tracker.update_state(value)
+        for tracker in self.metrics:
+            tracker.update_state(logs[tracker.name])
         return reducible_logs({metric.name: metric.result() for metric in self.metrics})
 
     def get_config(self):
@@ -322,23 +407,30 @@ class GAN(FromPreset, keras.Model):
 
 
 def compile_for_training(model, recipe, jit_compile="auto"):
-    """Compile a GAN as `kerasgen train gan` does: Adam(recipe learning rate, beta_1=0.5) for both networks.
+    """Compile a GAN as `kerasgen train gan` does: two Adam with the loss's recommended settings
+    (`gan_losses.RECOMMENDED`), the recipe's `learning_rate`, `beta_1` and `beta_2` where they are not None.
 
     Returns:
         The optimizers' settings as plain data, for the card.
 
     Example:
-        >>> compile_for_training(gan, {"learning_rate": 2e-4})
+        >>> compile_for_training(gan, {"learning_rate": None})  # WGAN-GP: Adam(1e-4, 0, 0.9)
     """
     from kerasgen.training import optimizer_recipe
 
-    rate = recipe["learning_rate"]
+    given = {key: recipe.get(key) for key in ("learning_rate", "beta_1", "beta_2")}
+    loss = model.adversarial_loss
     model.compile(
-        d_optimizer=keras.optimizers.Adam(rate, beta_1=0.5),
-        g_optimizer=keras.optimizers.Adam(rate, beta_1=0.5),
+        d_optimizer=recommended_adam(loss, **given),
+        g_optimizer=recommended_adam(loss, **given),
         jit_compile=jit_compile,
     )
-    return optimizer_recipe(keras.optimizers.Adam(rate, beta_1=0.5))
+    return {**optimizer_recipe(recommended_adam(loss, **given)), "d_steps": model.d_steps}
+
+
+def images_per_step(model, batch_size):
+    """Real images one train step takes: a fresh `batch_size` for each of the `d_steps` discriminator updates."""
+    return model.real_images_per_step(batch_size)
 
 
 def serving_counterpart(model, count, seed=0):

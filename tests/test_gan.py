@@ -16,24 +16,121 @@ def compiled(**options):
     return model
 
 
+def digits(count):
+    """`count` real 16x16 digits in [0, 1] (a slice of the validation split)."""
+    from kerasgen import data
+
+    images, labels = data.load_images("mnist", "validation", size=16)
+    return data.to_unit_range(images[:count]), labels[:count]
+
+
 @pytest.mark.parametrize("loss", gan_losses.LOSSES)
-def test_one_fit_step_per_loss(loss, batch16):
+def test_one_fit_step_per_loss(loss):
     model = compiled(loss=loss)
-    history = model.fit(batch16, batch_size=8, epochs=1, verbose=0).history
-    assert {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"} <= set(history)
+    images, _ = digits(model.real_images_per_step(4))
+    history = model.fit(images, batch_size=len(images), epochs=1, verbose=0).history
+    assert {"d_loss", "g_loss", "gradient_penalty"} <= set(history)
+    accuracies = {"d_real_accuracy", "d_fake_accuracy"}
+    assert accuracies <= set(history) if loss != "wasserstein" else not accuracies & set(history)
     assert all(np.isfinite(values[-1]) for values in history.values())
-    assert model.d_optimizer.iterations.numpy() == model.g_optimizer.iterations.numpy() == 1
+    assert model.g_optimizer.iterations.numpy() == 1
+    assert model.d_optimizer.iterations.numpy() == model.d_steps == gan_losses.RECOMMENDED[loss]["d_steps"]
 
 
-def test_d_steps_makes_k_discriminator_updates_per_generator_update(batch16):
+def test_d_steps_makes_k_discriminator_updates_per_generator_update():
     model = compiled(d_steps=3)
-    model.fit(batch16, batch_size=4, epochs=1, verbose=0)
+    images, _ = digits(24)
+    assert model.real_images_per_step(4) == 12
+    model.fit(images, batch_size=12, epochs=1, verbose=0)
     assert model.g_optimizer.iterations.numpy() == 2
     assert model.d_optimizer.iterations.numpy() == 6
+    with pytest.raises(ValueError, match="real_images_per_step"):
+        model.train_step(images[:2])  # fewer images than updates
+
+
+class RecordingGAN(GAN):
+    """A GAN that records the real images and labels each discriminator update sees, and the generator's labels."""
+
+    seen = []
+
+    def _discriminator_step(self, real, labels, batch):
+        RecordingGAN.seen.append(("d", np.asarray(real), None if labels is None else np.asarray(labels)))
+        return super()._discriminator_step(real, labels, batch)
+
+    def _generator_step(self, labels, batch):
+        RecordingGAN.seen.append(("g", int(batch), None if labels is None else np.asarray(labels)))
+        return super()._generator_step(labels, batch)
+
+
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_each_discriminator_update_takes_a_fresh_real_minibatch(num_classes):
+    keras.utils.set_random_seed(0)
+    model = RecordingGAN(**TINY, d_steps=3, num_classes=num_classes)
+    model.compile(run_eagerly=True)
+    images, labels = digits(model.real_images_per_step(4))
+    RecordingGAN.seen.clear()
+    model.fit(images, labels if num_classes else None, batch_size=12, epochs=1, shuffle=False, verbose=0)
+    kinds = [kind for kind, *_ in RecordingGAN.seen]
+    assert kinds == ["d", "d", "d", "g"]
+    batches = [real for kind, real, _ in RecordingGAN.seen if kind == "d"]
+    assert [len(batch) for batch in batches] == [4, 4, 4] and RecordingGAN.seen[-1][1] == 4
+    for step, batch in enumerate(batches):  # three disjoint minibatches: images step, step + 3, step + 6, ...
+        np.testing.assert_allclose(batch, images[step::3] * 2 - 1, atol=1e-6)
+    if num_classes:
+        seen_labels = [step_labels for kind, _, step_labels in RecordingGAN.seen if kind == "d"]
+        for step, step_labels in enumerate(seen_labels):
+            np.testing.assert_array_equal(step_labels, labels[step::3])
+        np.testing.assert_array_equal(RecordingGAN.seen[-1][2], labels[2::3])
+
+
+def test_wasserstein_gets_wgan_gp_settings_and_the_others_dcgan_settings():
+    assert gan_losses.RECOMMENDED["wasserstein"] == {"d_steps": 5, "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
+    critic = compiled(loss="wasserstein")
+    assert critic.d_steps == 5 and critic.get_config()["d_steps"] == 5
+    for optimizer in (critic.d_optimizer, critic.g_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(1e-4)
+        assert (optimizer.beta_1, optimizer.beta_2) == (0.0, 0.9)
+    dcgan = compiled()
+    assert dcgan.d_steps == 1 and float(dcgan.d_optimizer.learning_rate) == pytest.approx(2e-4)
+    assert (dcgan.g_optimizer.beta_1, dcgan.g_optimizer.beta_2) == (0.5, 0.999)
+    assert compiled(loss="wasserstein", d_steps=2).d_steps == 2  # a chosen value wins
+    switched = compiled()
+    switched.compile(loss="wasserstein")
+    assert switched.d_steps == 5 and float(switched.d_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert gan_losses.recommended("wasserstein", d_steps=None, learning_rate=3e-4)["learning_rate"] == 3e-4
+    with pytest.raises(ValueError, match="Unknown settings"):
+        gan_losses.recommended("hinge", momentum=0.9)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "wasserstein"])
+def test_label_smoothing_is_refused_where_the_loss_has_no_target(loss):
+    with pytest.raises(ValueError, match="label_smoothing"):
+        GAN(**TINY, loss=loss, label_smoothing=0.1)
+    model = GAN(**TINY, label_smoothing=0.1)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        model.compile(loss=loss)
+    with pytest.raises(ValueError, match="smoothing"):
+        gan_losses.discriminator_loss(loss, np.ones(2), np.zeros(2), real_target=0.9)
+
+
+def test_discriminator_accuracy_uses_the_loss_decision_boundary():
+    assert [gan_losses.decision_boundary(loss) for loss in gan_losses.LOSSES] == [0.0, 0.0, 0.5, 0.0, None]
+    assert gan_losses.decision_boundary("least_squares", real_target=0.8) == pytest.approx(0.4)
+    images, _ = digits(8)
+    for score, real_accuracy in ((0.3, 0.0), (0.7, 1.0)):  # least squares: real above 0.5, fake below
+        model = compiled(loss="least_squares")
+        kernel, bias = model.discriminator.layers[-1].weights
+        kernel.assign(np.zeros(kernel.shape)), bias.assign([score])
+        logs = model._discriminator_step(images * 2 - 1, None, 8)
+        assert float(logs["d_real_accuracy"]) == real_accuracy
+        assert float(logs["d_fake_accuracy"]) == 1.0 - real_accuracy
+    critic = compiled(loss="wasserstein")
+    assert "d_real_accuracy" not in critic._discriminator_step(images * 2 - 1, None, 8)
+    assert "d_real_accuracy" not in [metric.name for metric in critic.metrics]
 
 
 def test_gradient_penalty_is_computed_on_interpolates_and_non_zero(batch16):
-    model = compiled(loss="wasserstein")
+    model = compiled(loss="wasserstein", d_steps=1)
     real = batch16 * 2 - 1
     fake = np.asarray(model.generator(np.random.default_rng(0).normal(size=(8, 4)).astype("float32")))
     penalty = float(model._penalty(real, fake, None))
@@ -89,7 +186,7 @@ def test_generation_is_seeded_in_range_and_interpolates():
 def test_config_round_trip_keras_file_and_both_optimizers_survive(batch16, tmp_path):
     import kerasgen
 
-    model = compiled(loss="hinge", d_steps=2, ema_decay=0.5, label_smoothing=0.1)
+    model = compiled(loss="least_squares", d_steps=2, ema_decay=0.5, label_smoothing=0.1)
     model.fit(batch16, batch_size=8, epochs=1, verbose=0)
     config = model.get_config()
     assert GAN.from_config(config).get_config() == config
@@ -112,6 +209,7 @@ def test_config_round_trip_keras_file_and_both_optimizers_survive(batch16, tmp_p
         ({"loss": "wgan"}, "loss"),
         ({"d_steps": 0}, "d_steps"),
         ({"label_smoothing": 1.0}, "label_smoothing"),
+        ({"loss": "hinge", "label_smoothing": 0.1}, "label_smoothing"),
         ({"image_shape": (18, 18, 1)}, "divisible"),
     ],
 )

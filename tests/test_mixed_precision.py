@@ -126,7 +126,7 @@ def test_classifier(policy, batch16):
 def test_conditional_wgan_gp_with_ema(policy, batch16):
     from kerasgen.gan import GAN
 
-    gan = GAN(num_classes=10, loss="wasserstein", ema_decay=0.9, seed=0, **TINY_GAN)
+    gan = GAN(num_classes=10, loss="wasserstein", d_steps=1, ema_decay=0.9, seed=0, **TINY_GAN)
     gan.compile(jit_compile=False)
     logs = fit_once(gan, batch16, np.arange(8) % 10)
     assert logs["gradient_penalty"] > 0

@@ -69,7 +69,7 @@ def test_every_entry_loads_verified_and_gives_finite_output(name):
 
 def test_trained_folder_loads_like_an_entry(trained_folder):
     card = zoo.card(trained_folder)
-    assert card["class"] == "AutoEncoder" and card["data"]["images"] == 1497
+    assert card["class"] == "AutoEncoder" and card["data"]["images"] == 1347
     model = zoo.load(trained_folder)
     assert model.latent_dim == 3
     images = np.random.default_rng(0).random((2, 16, 16, 1), dtype=np.float32)
@@ -213,7 +213,7 @@ def test_only_top_level_name_is_kerasgen(tmp_path):
     assert {name for name in names if not name.endswith(".dist-info")} == {"kerasgen"}
     members = zipfile.ZipFile(wheel).namelist()
     assert "kerasgen/zoo/__init__.py" in members and "kerasgen/cli/__init__.py" in members
-    assert "kerasgen/assets/mnist10k.npz" in members
+    assert "kerasgen/assets/mnist.npz" in members and "kerasgen/assets/MNIST-LICENSE.md" in members
     entry_points = next(m for m in members if m.endswith(".dist-info/entry_points.txt"))
     assert "kerasgen = kerasgen.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert any(member.startswith("kerasgen/zoo/entries/") for member in members)
