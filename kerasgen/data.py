@@ -11,6 +11,11 @@ Sources, all resolved by `load_images(name, split)`:
   `train` (9,000) and `heldout` (1,000). Held-out digits are never trained on.
 * `uci`: the 1,797 UCI handwritten digits from scikit-learn (8x8, 17 grey
   levels), upsampled; split into `train` (1,497) and `heldout` (300).
+* `digits`: `uci` and `mnist` of the same split together (UCI first), with
+  their labels, both at the requested size: the labelled union of the two
+  domains of the unpaired `digits` source, for a classifier of both domains
+  (e.g. a CycleGAN's semantic classifier). Its `heldout` split is exactly the
+  CycleGAN's `test` digits.
 * `tfds:NAME` (e.g. `tfds:mnist`): a tensorflow-datasets dataset; needs the
   dataset to be downloaded or prepared already.
 * a folder path: every png/jpg/jpeg/bmp/gif below it, in sorted order.
@@ -51,6 +56,7 @@ SPLITS = ("train", "heldout", "all")
 SPLIT_SEED = 20061  # fixed forever: changing it would leak held-out digits into training
 MNIST_HELDOUT = 1000
 UCI_HELDOUT = 300
+DIGIT_DOMAINS = ("uci", "mnist")  # the labelled `digits` source: UCI digits (CycleGAN domain A), then MNIST (B)
 UNPAIRED_SPLITS = ("train", "test", "heldout")
 UNPAIRED_FOLDERS = ("trainA", "trainB", "testA", "testB")
 MAX_IMAGE_PIXELS = 64_000_000
@@ -78,7 +84,7 @@ def _split(count, heldout_count, split):
 
 def has_heldout_split(source):
     """Whether a data source has a `heldout` split (folders do not)."""
-    return source in ("mnist", "uci") or source.startswith("tfds:")
+    return source in ("mnist", "uci", "digits") or source.startswith("tfds:")
 
 
 def load_mnist(split="train"):
@@ -262,7 +268,8 @@ def load_images(name="mnist", split="train", size=28, channels=1):
     """Resolve a dataset name or folder and return uint8 images and labels.
 
     Args:
-        name: `mnist`, `uci`, `tfds:NAME` or a folder path.
+        name: `mnist`, `uci`, `digits` (both of them, UCI first), `tfds:NAME`
+            or a folder path.
         split: `train`, `heldout` or `all` (folders ignore it).
         size: image side in pixels.
         channels: 1 or 3.
@@ -272,7 +279,11 @@ def load_images(name="mnist", split="train", size=28, channels=1):
 
     Example:
         >>> images, labels = load_images("mnist", "train")
+        >>> both, labels = load_images("digits", "heldout", size=32)  # 300 UCI, then 1,000 MNIST digits
     """
+    if name == "digits":
+        parts = [load_images(domain, split, size, channels) for domain in DIGIT_DOMAINS]
+        return np.concatenate([images for images, _ in parts]), np.concatenate([labels for _, labels in parts])
     if split not in SPLITS:
         raise UserError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
     if channels not in (1, 3):
