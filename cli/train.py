@@ -1,5 +1,8 @@
 """`kerasgen train FAMILY`: train a model and write its folder."""
 
+import os
+import pathlib
+
 import click
 
 
@@ -22,7 +25,8 @@ def data_options(epochs, max_shift, learning_rate=1e-3, batch_size=128):
             "data_source",
             default="mnist",
             show_default=True,
-            help="mnist (embedded 9,000 training digits), uci, tfds:NAME or an image folder.",
+            help="mnist (embedded 9,000 training digits), uci, digits (uci and mnist together), tfds:NAME "
+            "or an image folder.",
         ),
         click.option("--epochs", type=click.IntRange(min=1), default=epochs, show_default=True),
         click.option("--batch-size", type=click.IntRange(min=1), default=batch_size, show_default=True),
@@ -259,6 +263,14 @@ def classifier(out, **options):
     help="Identity loss weight as a multiple of --lambda-cycle (0: off).",
 )
 @click.option("--pool-size", type=click.IntRange(min=0), default=50, show_default=True)
+@click.option(
+    "--semantic-classifier",
+    callback=lambda ctx, param, value: str(pathlib.Path(value).resolve()) if value and os.path.isdir(value) else value,
+    default=None,
+    help="Zoo entry or model folder of a Classifier for CyCADA's semantic-consistency loss "
+    "(e.g. classifier.digits) [default: none].",
+)
+@click.option("--lambda-semantic", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(), default=None, help="Output folder [default: runs/cyclegan].")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out (or restart its unfinished run).")
@@ -290,6 +302,14 @@ def cyclegan(out, generator, channels, export_base, no_export, **options):
         click.echo("Worker done (the chief writes the model folder and the export).")
         return
     click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
+    if options["data_source"] == "digits":
+        from kerasgen import evaluation
+        from kerasgen.errors import UserError
+
+        try:
+            click.echo(f"Held-out digits: {evaluation.cyclegan_summary(folder)}")
+        except UserError as error:
+            click.echo(f"Held-out digits not measured: {error}")
     if not no_export:
         from kerasgen import export
         from kerasgen.errors import UserError
