@@ -6,6 +6,7 @@ exposed hyperparameters, with the model class's own constructor defaults, and
 the options every run has (output, checkpoints, precision, distribution).
 """
 
+
 import click
 
 RUN_OPTIONS = [
@@ -83,7 +84,7 @@ def recipe_options(family):
             else "mnist (embedded MNIST: 55,000 training digits), uci, tfds:NAME or an image folder.",
         ),
         "epochs": (click.IntRange(min=1), "Passes over the training data."),
-        "steps_per_epoch": (click.IntRange(min=1), "[default: larger domain / batch size]"),
+        "steps_per_epoch": (click.IntRange(min=1), "[default: 700 for --data digits, else larger domain / batch size]"),
         "batch_size": (click.IntRange(min=1), "Images (pairs) per step."),
         "learning_rate": (click.FloatRange(min=0, min_open=True), "Adam's (initial) learning rate [GAN: the loss's]."),
         "beta_1": (
@@ -137,6 +138,7 @@ def hyperparameter_options(family):
             "int": click.IntRange(min=option.minimum),
             "float": click.FloatRange(min=option.minimum),
             "choice": click.Choice(option.choices),
+            "str": str,
             "widths": str,
         }
         shown = ",".join(map(str, default)) if isinstance(default, tuple | list) else default
@@ -185,6 +187,10 @@ class FamilyCommand(click.Command):
         click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
         if family.export_after_training and not no_export:
             export_folder(folder, export_base)
+        if family.closing_line:
+            line = family.hook("closing_line")(folder)
+            if line:
+                click.echo(line)
         click.echo(f"Next: kerasgen evaluate {folder}  |  kerasgen sample {folder} -o grid.png")
 
 

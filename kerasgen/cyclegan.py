@@ -1,5 +1,7 @@
 """CycleGAN (Zhu et al. 2017): unpaired image-to-image translation with cycle consistency."""
 
+import pathlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -202,6 +204,24 @@ def _l1(a, b):
     return ops.mean(ops.abs(a - b))
 
 
+def resize_matrix(source, target):
+    """The (target, source) matrix of TensorFlow's antialiased bilinear resize along one axis.
+
+    `tf.image.resize(..., antialias=True)` is linear and separable, so it is
+    `matrix_h @ image @ matrix_w.T` per channel; written as matrix products it
+    also compiles with XLA, which has no kernel for the antialiased resize.
+
+    Example:
+        >>> resize_matrix(32, 28).shape
+        (28, 32)
+    """
+    import tensorflow as tf
+
+    basis = np.eye(source, dtype=np.float32)[:, :, None, None]  # one image per source row
+    rows = tf.image.resize(basis, (target, 1), method="bilinear", antialias=True)
+    return np.asarray(rows)[:, :, 0, 0].T.copy()
+
+
 @keras.saving.register_keras_serializable(package="kerasgen")
 class CycleGAN(FromPreset, keras.Model):
     """Two generators, G: A -> B and F: B -> A, and a discriminator per domain (Zhu et al. 2017).
@@ -243,6 +263,47 @@ class CycleGAN(FromPreset, keras.Model):
     one (a power of two, so exactly) before its `apply` unscales them and
     skips the update (halving its scale) if any is not finite.
 
+    Semantic consistency (CyCADA, Hoffman et al. 2018, eq. 4). With a
+    `semantic_classifier` (a zoo entry name or a model folder of a
+    `kerasgen.classifier.Classifier`) and `lambda_semantic` > 0, the
+    generators also minimize `lambda_semantic` times
+    CE(f(G(a)), argmax f(a)) + CE(f(F(b)), argmax f(b)), where f is that
+    classifier, loaded at construction and frozen (not trainable, called
+    with `training=False`; no optimizer touches it). The pseudo-labels are
+    the classifier's own predictions on the untranslated images, as in eq. 4:
+    the training data carries no labels. Images go to the classifier
+    converted from [-1, 1] to [0, 1] and, if its input size differs,
+    resized (antialiased bilinear, as `kerasgen.evaluation.resized`); the
+    cross-entropy is computed in float32 and logged as `semantic_loss`.
+
+    Which classifier: eq. 4 as written uses a classifier of the source domain
+    only, which must then label translated target-style images it never saw;
+    it pays only where that classifier already reads the target domain well.
+    A classifier trained on the labelled training digits of both domains
+    (`kerasgen train classifier --data digits --image-size 32`, the entry
+    `classifier.digits`) reads both sides. Measured on the held-out digits
+    with the main job's networks (untranslated baselines 0.74 UCI->MNIST,
+    0.33 MNIST->UCI; the 2-epoch rows from a prototype):
+
+    | semantic classifier | epochs | UCI->MNIST labels kept | MNIST->UCI | cycle errors |
+    | --- | --- | --- | --- | --- |
+    | none (plain CycleGAN) | 1 | 0.59 | 0.57 | 0.039 / 0.033 |
+    | UCI + MNIST training digits (`classifier.digits`) | 1 | 0.95 | 0.77 | 0.041 / 0.036 |
+    | none (plain CycleGAN) | 2 | 0.65 (main job) | | 0.029 |
+    | UCI digits only (eq. 4 as written) | 2 | 0.62 | | |
+    | UCI + MNIST training digits | 2 | 0.94 | 0.81 | 0.033 |
+
+    CyCADA's released code differs: it trains the classifier jointly and uses
+    the true source labels for the A->B term; kerasgen implements eq. 4 with a
+    frozen classifier and pseudo-labels on both sides, so no labels are
+    needed. The classifier's variables are part of the model's weights and
+    checkpoints (unchanged by training); the classifier must still be
+    loadable (the entry installed, the folder present) wherever this model
+    is built from its config. Exports hold only the generators. Never
+    measure the result with the semantic classifier:
+    `kerasgen.evaluation.cyclegan_figures` refuses a model whose semantic
+    classifier is one of its judges.
+
     Args:
         image_shape: `(height, width, channels)` of both domains; sides divisible by 4, at least 8.
         generator: `"resnet"` (Johnson et al. 2016, the paper's) or `"unet"` (pix2pix).
@@ -257,6 +318,11 @@ class CycleGAN(FromPreset, keras.Model):
         lambda_identity: weight of the identity loss as a multiple of `lambda_cycle`; 0 turns it off.
         pool_size: fakes kept per domain for the discriminators; 0 uses only the newest.
         seed: seed of the image pools' draws.
+        semantic_classifier: None, or a zoo entry name or model folder (a
+            string) of a `Classifier` for the semantic-consistency loss.
+        lambda_semantic: weight of the semantic-consistency loss; 0 (or no
+            `semantic_classifier`) trains a plain CycleGAN, with no classifier
+            loaded and no `semantic_loss` logged.
 
     Example:
         >>> model = CycleGAN(image_shape=(32, 32, 1))
@@ -265,6 +331,7 @@ class CycleGAN(FromPreset, keras.Model):
         >>> model.compile(learning_rate=linear_decay_schedule(10, len(dataset)))
         >>> model.fit(dataset, epochs=10)
         >>> as_mnist = model.translate(images_a[:16], "a2b")
+        >>> semantic = CycleGAN(image_shape=(32, 32, 1), semantic_classifier="classifier.digits")
     """
 
     def __init__(
@@ -280,6 +347,8 @@ class CycleGAN(FromPreset, keras.Model):
         lambda_identity=0.5,
         pool_size=50,
         seed=None,
+        semantic_classifier=None,
+        lambda_semantic=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -296,6 +365,13 @@ class CycleGAN(FromPreset, keras.Model):
             raise ValueError(
                 "generator_filters and discriminator_filters must be positive. "
                 f"Received: generator_filters={generator_filters}, discriminator_filters={discriminator_filters}"
+            )
+        if lambda_semantic < 0:
+            raise ValueError(f"lambda_semantic must be non-negative. Received: lambda_semantic={lambda_semantic}")
+        if semantic_classifier is not None and not isinstance(semantic_classifier, (str, pathlib.PurePath)):
+            raise ValueError(
+                "semantic_classifier must be a zoo entry name or a model folder. "
+                f"Received: semantic_classifier={semantic_classifier!r}"
             )
         if residual_blocks is not None and residual_blocks < 0:
             raise ValueError(f"residual_blocks must be non-negative. Received: residual_blocks={residual_blocks}")
@@ -315,6 +391,10 @@ class CycleGAN(FromPreset, keras.Model):
         self.lambda_identity = lambda_identity
         self.pool_size = pool_size
         self.seed = seed
+        if semantic_classifier is not None and pathlib.Path(semantic_classifier).is_dir():
+            semantic_classifier = pathlib.Path(semantic_classifier).resolve()  # a folder, loadable from anywhere
+        self.semantic_classifier = None if semantic_classifier is None else str(semantic_classifier)
+        self.lambda_semantic = lambda_semantic
         self.generator_a2b = self._build_generator("generator_a2b")
         self.generator_b2a = self._build_generator("generator_b2a")
         self.discriminator_a = self._build_discriminator("discriminator_a")
@@ -323,9 +403,42 @@ class CycleGAN(FromPreset, keras.Model):
         self.pool_b = ImagePool(pool_size, seed=None if seed is None else seed + 1, name="pool_b")
         self.pool_a.build((None, *self.image_shape))
         self.pool_b.build((None, *self.image_shape))
+        # Loaded after the networks are built, so they start from the weights a plain CycleGAN of this seed has.
+        self.semantic_network = self._load_semantic_classifier() if self.uses_semantic_loss else None
         names = ("g_loss", "g_a2b_loss", "g_b2a_loss", "cycle_loss", "identity_loss", "d_a_loss", "d_b_loss")
+        names += ("semantic_loss",) if self.uses_semantic_loss else ()
         self.trackers = [keras.metrics.Mean(name=name) for name in names]
         self.build((None, *self.image_shape))
+
+    @property
+    def uses_semantic_loss(self):
+        """Whether the generators' objective has the semantic-consistency term."""
+        return self.semantic_classifier is not None and self.lambda_semantic > 0
+
+    def _load_semantic_classifier(self):
+        from kerasgen import zoo
+        from kerasgen.classifier import Classifier
+
+        classifier = zoo.load(self.semantic_classifier)
+        if not isinstance(classifier, Classifier):
+            raise ValueError(
+                f"semantic_classifier must be a Classifier; {self.semantic_classifier!r} is a "
+                f"{type(classifier).__name__}."
+            )
+        if classifier.image_shape[2] != self.image_shape[2]:
+            raise ValueError(
+                f"The semantic classifier takes {classifier.image_shape[2]}-channel images; this CycleGAN's have "
+                f"{self.image_shape[2]}. Received: semantic_classifier={self.semantic_classifier!r}"
+            )
+        classifier.trainable = False
+        height, width = classifier.image_shape[:2]
+        self._semantic_resize = None
+        if (height, width) != self.image_shape[:2]:
+            self._semantic_resize = (
+                resize_matrix(self.image_shape[0], height),
+                resize_matrix(self.image_shape[1], width),
+            )
+        return classifier
 
     def _build_generator(self, name):
         if self.generator_architecture == "unet":
@@ -441,8 +554,34 @@ class CycleGAN(FromPreset, keras.Model):
             self.generator_b2a(real_a, training=True), real_a
         )
 
+    def _semantic_probabilities(self, images):
+        """The frozen semantic classifier's float32 probabilities for images in [-1, 1]."""
+        images = (ops.cast(images, "float32") + 1.0) / 2.0
+        if self._semantic_resize is not None:
+            rows, columns = self._semantic_resize
+            images = ops.einsum("oh,bhwc,pw->bopc", rows, images, columns)
+        return ops.cast(self.semantic_network(images, training=False), "float32")
+
+    def _semantic_cross_entropy(self, translated, labels):
+        probabilities = self._semantic_probabilities(translated)
+        return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
+
+    def _semantic_loss(self, fake_a, fake_b, labels_a, labels_b):
+        """CyCADA's eq. 4: CE(f(G(a)), argmax f(a)) + CE(f(F(b)), argmax f(b)); 0 without the term."""
+        if not self.uses_semantic_loss:
+            return ops.zeros(())
+        return self._semantic_cross_entropy(fake_b, labels_a) + self._semantic_cross_entropy(fake_a, labels_b)
+
+    def _pseudo_labels(self, real_a, real_b):
+        if not self.uses_semantic_loss:
+            return None, None
+        return tuple(
+            ops.stop_gradient(ops.argmax(self._semantic_probabilities(real), axis=-1)) for real in (real_a, real_b)
+        )
+
     def _generator_step(self, real_a, real_b):
         scale = self._adversarial_scale()
+        labels_a, labels_b = self._pseudo_labels(real_a, real_b)
         with tf.GradientTape() as tape:
             fake_b = self.generator_a2b(real_a, training=True)
             fake_a = self.generator_b2a(real_b, training=True)
@@ -453,6 +592,11 @@ class CycleGAN(FromPreset, keras.Model):
             )
             identity_loss = self._identity_loss(real_a, real_b)
             total = a2b_loss + b2a_loss + self.lambda_cycle * (cycle_loss + self.lambda_identity * identity_loss)
+            losses = (total, a2b_loss, b2a_loss, cycle_loss, identity_loss)
+            if self.uses_semantic_loss:
+                semantic_loss = self._semantic_loss(fake_a, fake_b, labels_a, labels_b)
+                total = total + self.lambda_semantic * semantic_loss
+                losses = (total, *losses[1:], semantic_loss)
             scaled_total, factors = self._scale_generator_loss(scale_loss_for_replicas(total))
         optimizers = (self.g_a2b_optimizer, self.g_b2a_optimizer)
         weights = (self.generator_a2b.trainable_weights, self.generator_b2a.trainable_weights)
@@ -460,7 +604,7 @@ class CycleGAN(FromPreset, keras.Model):
         shares = (gradients[: len(weights[0])], gradients[len(weights[0]) :])
         for optimizer, share, network_weights, factor in zip(optimizers, shares, weights, factors, strict=True):
             optimizer.apply(share if factor is None else [gradient * factor for gradient in share], network_weights)
-        return fake_a, fake_b, (total, a2b_loss, b2a_loss, cycle_loss, identity_loss)
+        return fake_a, fake_b, losses
 
     def _scale_generator_loss(self, loss):
         """The joint loss of both generators scaled for differentiation, and per generator optimizer a factor.
@@ -500,7 +644,8 @@ class CycleGAN(FromPreset, keras.Model):
         fake_a, fake_b, generator_losses = self._generator_step(real_a, real_b)
         d_a_loss = self._discriminator_step(self.discriminator_a, self.d_a_optimizer, real_a, self.pool_a(fake_a))
         d_b_loss = self._discriminator_step(self.discriminator_b, self.d_b_optimizer, real_b, self.pool_b(fake_b))
-        for tracker, value in zip(self.trackers, (*generator_losses, d_a_loss, d_b_loss), strict=True):
+        values = (*generator_losses[:5], d_a_loss, d_b_loss, *generator_losses[5:])
+        for tracker, value in zip(self.trackers, values, strict=True):
             tracker.update_state(value)
         return reducible_logs({tracker.name: tracker.result() for tracker in self.trackers})
 
@@ -518,6 +663,8 @@ class CycleGAN(FromPreset, keras.Model):
             lambda_identity=self.lambda_identity,
             pool_size=self.pool_size,
             seed=self.seed,
+            semantic_classifier=self.semantic_classifier,
+            lambda_semantic=self.lambda_semantic,
         )
         return config
 

@@ -19,6 +19,11 @@ Sources, all resolved by `load_images(name, split)`:
 * `uci`: the 1,797 UCI handwritten digits from scikit-learn (8x8, 17 grey
   levels), upsampled; split once with a fixed seed into `test` (300),
   `validation` (150) and `train` (1,347).
+* `digits`: `uci` and `mnist` of the same split together (UCI first), with
+  their labels, both at the requested size: the labelled union of the two
+  domains of the unpaired `digits` source, for a classifier of both domains
+  (e.g. a CycleGAN's semantic classifier). Its `test` split is exactly the
+  CycleGAN's `test` digits.
 * `tfds:NAME` (e.g. `tfds:mnist`): a tensorflow-datasets dataset; needs the
   dataset to be downloaded or prepared already. `train` is the first 95% of
   its `train` split, `validation` the last 5%, `test` its `test` split.
@@ -68,6 +73,7 @@ MNIST_VALIDATION = 5_000
 UCI_TEST = 300
 UCI_VALIDATION = 150
 TFDS_SPLITS = {"train": "train[:95%]", "validation": "train[95%:]", "test": "test", "all": "train+test"}
+DIGIT_DOMAINS = ("uci", "mnist")  # the labelled `digits` source: UCI digits (CycleGAN domain A), then MNIST (B)
 UNPAIRED_SPLITS = ("train", "test", "heldout")
 UNPAIRED_FOLDERS = ("trainA", "trainB", "testA", "testB")
 MAX_IMAGE_PIXELS = 64_000_000
@@ -121,7 +127,7 @@ def has_test_split(source):
         >>> has_test_split("mnist"), has_test_split("my_digits/")
         (True, False)
     """
-    return source in ("mnist", "uci") or source.startswith("tfds:")
+    return source in ("mnist", "uci", "digits") or source.startswith("tfds:")
 
 
 has_heldout_split = has_test_split  # the former name
@@ -349,7 +355,8 @@ def load_images(name="mnist", split="train", size=28, channels=1):
     asking again costs a copy, not a decode and a resize.
 
     Args:
-        name: `mnist`, `uci`, `tfds:NAME` or a folder path.
+        name: `mnist`, `uci`, `digits` (both of them, UCI first), `tfds:NAME`
+            or a folder path.
         split: `train`, `validation`, `test` (`heldout` is the same) or
             `all` (folders ignore it).
         size: image side in pixels.
@@ -362,6 +369,9 @@ def load_images(name="mnist", split="train", size=28, channels=1):
         >>> images, labels = load_images("mnist", "train")
         >>> test_images, test_labels = load_images("mnist", "test")
     """
+    if name == "digits":
+        parts = [load_images(domain, split, size, channels) for domain in DIGIT_DOMAINS]
+        return np.concatenate([images for images, _ in parts]), np.concatenate([labels for _, labels in parts])
     split = canonical_split(split)
     if channels not in (1, 3):
         raise UserError(f"channels must be 1 or 3. Received: channels={channels}")

@@ -28,6 +28,11 @@ chosen on the test split.
   judged by `classifier.uci`, each beside the same classifier on the
   untranslated digits (the baseline), and the cycle reconstruction error
   both ways (any CycleGAN).
+  A CycleGAN trained with one of these judges as its semantic classifier is
+  refused (`check_judges`): a network that shaped the training cannot grade
+  it. `cyclegan_summary` puts the figures in one line.
+* Classifier on `digits` (UCI and MNIST together): test accuracy, and per
+  domain.
 
 Example:
     >>> from kerasgen import evaluation, zoo
@@ -382,13 +387,51 @@ def label_kept(classifier, images, labels):
     return round(float(np.mean(np.argmax(probabilities, axis=-1) == labels)), 4)
 
 
+def same_network(name_or_dir, other):
+    """Whether two entry names or model folders hold the same weights (the same name, or the same sha256)."""
+    if str(name_or_dir) == str(other):
+        return True
+    return zoo.card(name_or_dir)["weights"]["sha256"] == zoo.card(other)["weights"]["sha256"]
+
+
+def check_judges(model, judges=None):
+    """Refuse to measure a CycleGAN with a classifier that was inside its training loss.
+
+    Args:
+        model: a CycleGAN (anything without a semantic classifier passes).
+        judges: entry names or model folders of the measuring classifiers;
+            None for `DOMAIN_CLASSIFIERS`.
+
+    Raises:
+        UserError: the model's semantic classifier (with `lambda_semantic` >
+            0) is one of the judges, by name or by weights (sha256).
+
+    Example:
+        >>> check_judges(kerasgen.zoo.load("runs/cyclegan"))
+    """
+    if not getattr(model, "uses_semantic_loss", False):
+        return
+    for judge in DOMAIN_CLASSIFIERS.values() if judges is None else judges:
+        if same_network(model.semantic_classifier, judge):
+            raise UserError(
+                f"This CycleGAN was trained with {model.semantic_classifier!r} as its semantic classifier, which is "
+                f"the judge {judge!r}: a figure measured by the network that shaped the training is not a figure. "
+                "Train the CycleGAN with another semantic classifier (e.g. classifier.digits)."
+            )
+
+
 def cyclegan_figures(model, card_data):
     """Cycle reconstruction error both ways; on digits, whether translations keep their labels.
+
+    On digits, a model whose semantic classifier is one of the judges is
+    refused (`check_judges`) before anything is measured.
 
     Example:
         >>> cyclegan_figures(kerasgen.zoo.load("cyclegan.digits"), kerasgen.zoo.card("cyclegan.digits"))
     """
     source = card_data["data"]["dataset"]
+    if source == "digits":
+        check_judges(model)
     size, channels = model.image_shape[0], model.image_shape[2]
     try:
         (images_a, labels_a), (images_b, labels_b) = data.load_unpaired(source, "test", size, channels, True)
@@ -419,6 +462,61 @@ def cyclegan_figures(model, card_data):
         "baseline: the same classifier on the untranslated digits; cycle_error: mean absolute pixel "
         "difference in [0, 1] between an image and its translation translated back"
     )
+    if getattr(model, "uses_semantic_loss", False):
+        figures["semantic_classifier"] = model.semantic_classifier
+        figures["lambda_semantic"] = model.lambda_semantic
+    return figures
+
+
+def summary_line(figures):
+    """One line of a CycleGAN's figures (`cyclegan_figures`), for the end of a training run.
+
+    Example:
+        >>> print(summary_line(figures))
+        UCI->MNIST labels kept 0.94 (untranslated 0.74); MNIST->UCI 0.81 (untranslated 0.33); cycle errors 0.033 / 0.030
+    """
+    cycle = f"cycle errors {figures['a2b_cycle_error']:.3f} / {figures['b2a_cycle_error']:.3f}"
+    if "a2b_label_kept" not in figures:
+        return cycle[0].upper() + cycle[1:]
+    return (
+        f"UCI->MNIST labels kept {figures['a2b_label_kept']:.2f} (untranslated {figures['a2b_baseline']:.2f}); "
+        f"MNIST->UCI {figures['b2a_label_kept']:.2f} (untranslated {figures['b2a_baseline']:.2f}); {cycle}"
+    )
+
+
+def cyclegan_summary(name_or_dir):
+    """The one-line summary of a CycleGAN entry or model folder, measured on its test (held-out) images.
+
+    Raises:
+        UserError: as `cyclegan_figures` (a judge used as the semantic classifier, no test split).
+
+    Example:
+        >>> print(cyclegan_summary("runs/cyclegan"))
+        UCI->MNIST labels kept 0.94 (untranslated 0.74); MNIST->UCI 0.81 (untranslated 0.33); cycle errors ...
+    """
+    from kerasgen import families
+
+    card_data = zoo.card(name_or_dir)
+    if families.for_class(card_data["class"]).data != families.UNPAIRED:
+        raise UserError(f"{str(name_or_dir)!r} is a {card_data['class']}, not a model of two domains.")
+    return summary_line(cyclegan_figures(zoo.load(name_or_dir), card_data))
+
+
+def digits_classifier_figures(model, image_size):
+    """Held-out accuracy of a classifier of both digit domains, overall and per domain.
+
+    Example:
+        >>> digits_classifier_figures(kerasgen.zoo.load("runs/classifier.digits"), 32)["by_domain"]
+        {'uci': {...}, 'mnist': {...}}
+    """
+    parts = {domain: data.load_images(domain, "test", image_size) for domain in data.DIGIT_DOMAINS}
+    images = np.concatenate([images for images, _ in parts.values()])
+    labels = np.concatenate([labels for _, labels in parts.values()])
+    figures = classifier_figures(model, data.to_unit_range(images), labels)
+    figures["by_domain"] = {
+        domain: classifier_figures(model, data.to_unit_range(images), labels)
+        for domain, (images, labels) in parts.items()
+    }
     return figures
 
 
@@ -467,7 +565,9 @@ def evaluate_vae(model, card_data, samples=500, test_images=None):
 
 
 def evaluate_classifier(model, card_data, samples=None, test_images=None):
-    """`classifier_figures` on the card's test digits."""
+    """`classifier_figures` on the card's test digits (both domains and each one for `digits`)."""
+    if card_data["data"]["dataset"] == "digits":
+        return digits_classifier_figures(model, card_data["data"]["image_size"])
     return classifier_figures(model, *test_split(card_data, test_images))
 
 
@@ -481,3 +581,18 @@ def evaluate_gan(model, card_data, samples=None, test_images=None):
 def evaluate_cyclegan(model, card_data, samples=None, test_images=None):
     """`cyclegan_figures` on the test split of the card's domains."""
     return cyclegan_figures(model, card_data)
+
+
+def closing_line(folder):
+    """What `kerasgen train cyclegan` prints last: the test-digit figures of a `digits` run, else nothing.
+
+    Example:
+        >>> closing_line("runs/cyclegan")
+        'Test digits: UCI->MNIST labels kept 0.96 (untranslated 0.74); ...'
+    """
+    if zoo.card(folder)["data"]["dataset"] != "digits":
+        return None
+    try:
+        return f"Test digits: {cyclegan_summary(folder)}"
+    except UserError as error:
+        return f"Test digits not measured: {error}"

@@ -39,8 +39,8 @@ class Option:
     Attributes:
         name: the constructor argument.
         help: one line for `--help`.
-        kind: `int`, `float`, `widths` (comma-separated positive integers),
-            `choice` or `flag` (a switch that sets `flag_value`).
+        kind: `int`, `float`, `str`, `widths` (comma-separated positive
+            integers), `choice` or `flag` (a switch that sets `flag_value`).
         choices: the allowed values of a `choice`.
         minimum: the smallest allowed value of an `int` or `float`.
         flag: the option's name on the command line if not `--NAME-WITH-DASHES`.
@@ -94,6 +94,12 @@ class Family:
         labels: a config key whose truthy value means the model trains on
             labels (`"num_classes"`), `"always"`, or None.
         full_batches: drop a last, smaller batch of each epoch.
+        data_defaults: `{data source: {recipe key or hyperparameter: value}}`,
+            defaults for one data source that replace the recipe's and the
+            constructor's when the user gives none (the digits CycleGAN's
+            epoch length and semantic classifier).
+        closing_line: `"module:function"`, `function(folder)` -> a line
+            `kerasgen train` prints last (None: nothing).
         images_per_step: `"module:function"`, `function(model, batch_size)`
             -> images one train step takes (a GAN: `d_steps` minibatches);
             None for `batch_size`.
@@ -122,6 +128,8 @@ class Family:
     labels: str | None = None
     full_batches: bool = False
     images_per_step: str | None = None
+    data_defaults: dict = dataclasses.field(default_factory=dict)
+    closing_line: str | None = None
     export_after_training: bool = False
     flops_passes: tuple = ()
     benchmark_cases: dict = dataclasses.field(default_factory=dict)
@@ -369,7 +377,16 @@ register(
                 "lambda_identity", "Identity loss weight as a multiple of --lambda-cycle (0: off).", "float", minimum=0
             ),
             Option("pool_size", "Generated images kept per domain for the discriminators.", minimum=0),
+            Option(
+                "semantic_classifier",
+                "Classifier (zoo entry or folder) for CyCADA's semantic-consistency loss; `none` turns it off "
+                "[default: classifier.digits for --data digits, else none].",
+                kind="str",
+            ),
+            Option("lambda_semantic", "Weight of the semantic-consistency loss.", "float", minimum=0),
         ),
+        data_defaults={"digits": {"steps_per_epoch": 700, "semantic_classifier": "classifier.digits"}},
+        closing_line="kerasgen.evaluation:closing_line",
         compile="kerasgen.cyclegan:compile_for_training",
         evaluate="kerasgen.evaluation:evaluate_cyclegan",
         serving="kerasgen.cyclegan:serving_functions",

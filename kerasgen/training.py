@@ -356,6 +356,11 @@ def train(
     family = families.get(family)
     recipe = {**family.recipe, **RUN_DEFAULTS}
     recipe.update({key: options.pop(key) for key in list(options) if key in recipe})
+    for key, value in family.data_defaults.get(recipe["data"], {}).items():
+        chosen = recipe if key in recipe else options
+        if chosen.get(key) is None:
+            chosen[key] = value
+    options = {key: None if value == "none" else value for key, value in options.items()}
     check_schedule(recipe["epochs"], recipe["batch_size"])
     strategy = start_run(recipe["seed"], deterministic, strategy, mixed_precision)
     source = DATA_KINDS[family.data](recipe, family)

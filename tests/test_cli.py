@@ -233,6 +233,7 @@ def cyclegan_folder(tmp_path_factory):
     result = invoke("train", "cyclegan", "--out", out, "--export-base", out.parent / "served", *TINY_CYCLEGAN)
     assert result.exit_code == 0, result.output
     assert "Serve it with: docker run" in result.output
+    assert "Held-out digits: UCI->MNIST labels kept" in result.output
     return out
 
 

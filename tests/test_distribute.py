@@ -50,13 +50,13 @@ import pytest
 
 from kerasgen.errors import UserError
 
-FAMILIES = ("autoencoder", "vae", "gan", "classifier", "cyclegan")
+FAMILIES = ("autoencoder", "vae", "gan", "classifier", "cyclegan", "cyclegan_semantic")
 STEPS = 3
 LEARNING_RATE = 1e-3
 TOLERANCE = 1e-4
 # CycleGAN's L1 losses have sign gradients: residuals near zero flip sign under rounding differences
 # (the same happens between eager and graph execution on one device), moving weights by a few percent of a step.
-RELATIVE_WEIGHT_TOLERANCE = {"cyclegan": 0.25}
+RELATIVE_WEIGHT_TOLERANCE = {"cyclegan": 0.25, "cyclegan_semantic": 0.25}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -100,6 +100,8 @@ def build_compiled(family, run_eagerly=False):
         return model
     else:
         options = {"generator_filters": 4, "residual_blocks": 1, "discriminator_filters": 4, "pool_size": 3}
+        if family == "cyclegan_semantic":  # CyCADA's semantic loss through a frozen classifier (8 -> 32 pixels)
+            options["semantic_classifier"] = "classifier.uci"
         model = CycleGAN(image_shape=(8, 8, 1), lambda_identity=0.0, seed=0, **options)
         optimizers = {name: sgd(LEARNING_RATE) for name in ("g_a2b", "g_b2a", "d_a", "d_b")}
         model.compile(
@@ -114,7 +116,7 @@ def training_batches(family):
     """`(x, y, global_batch_size)`: STEPS batches of real digits in [0, 1]."""
     from kerasgen import data
 
-    if family == "cyclegan":
+    if family.startswith("cyclegan"):
         images_a, images_b = data.load_unpaired("digits", "test", size=8)
         return data.to_unit_range(images_a[: 4 * STEPS]), data.to_unit_range(images_b[: 4 * STEPS]), 4
     images, labels = data.load_images("mnist", "train", size=16)
@@ -294,7 +296,7 @@ def start_script(mode, out, argument, **environment):
 def mirrored_results(tmp_path_factory):
     """The mirrored-vs-default runs of all families, in two processes at once (one per core)."""
     folder = tmp_path_factory.mktemp("mirrored")
-    groups = ("cyclegan,classifier", "autoencoder,vae,gan")
+    groups = ("cyclegan,cyclegan_semantic,classifier", "autoencoder,vae,gan")
     run_script([start_script("mirrored", folder / f"{index}.json", group) for index, group in enumerate(groups)], 240)
     results = {}
     for index in range(len(groups)):

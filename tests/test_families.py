@@ -121,7 +121,11 @@ def test_the_class_built_without_arguments_is_what_train_builds_without_options(
     with pytest.raises(Built):
         CliRunner().invoke(cli, ["train", name], catch_exceptions=False)
     family = families.get(name)
-    assert training.hyperparameters(built["model"]) == training.hyperparameters(family.model_class()())
+    data_defaults = family.data_defaults.get(family.recipe["data"], {})
+    declared = {key: value for key, value in data_defaults.items() if key not in family.recipe}
+    trained = training.hyperparameters(built["model"])
+    assert {key: trained[key] for key in declared} == declared
+    assert training.hyperparameters(family.model_class()()) == {**trained, **{key: None for key in declared}}
 
 
 def test_every_exposed_option_is_a_constructor_argument_and_every_hook_resolves():
