@@ -6,7 +6,6 @@ exposed hyperparameters, with the model class's own constructor defaults, and
 the options every run has (output, checkpoints, precision, distribution).
 """
 
-
 import click
 
 RUN_OPTIONS = [
@@ -123,11 +122,10 @@ def recipe_options(family):
 
 
 def hyperparameter_options(family):
-    """Options for `family.options`, defaulting to the model class's constructor defaults (imports the class)."""
-    defaults = family.defaults()
+    """Options for `family.options`, with their defaults (the model class's; see `kerasgen.families.Option`)."""
     options = []
     for option in family.options:
-        default = defaults[option.name]
+        default = option.default
         name = f"--{option.command_line_name}"
         if option.kind == "flag":
             options.append(
@@ -136,7 +134,7 @@ def hyperparameter_options(family):
             continue
         kinds = {
             "int": click.IntRange(min=option.minimum),
-            "float": click.FloatRange(min=option.minimum),
+            "float": click.FloatRange(min=option.minimum, max=option.below, max_open=option.below is not None),
             "choice": click.Choice(option.choices),
             "str": str,
             "widths": str,
@@ -156,7 +154,7 @@ def hyperparameter_options(family):
 
 
 class FamilyCommand(click.Command):
-    """`kerasgen train FAMILY`, whose options are made on first use (they import the model class)."""
+    """`kerasgen train FAMILY`, with the options of its family (made on first use)."""
 
     def __init__(self, family):
         super().__init__(family.name, help=family.summary, callback=self.run)

@@ -584,15 +584,15 @@ def evaluate_cyclegan(model, card_data, samples=None, test_images=None):
 
 
 def closing_line(folder):
-    """What `kerasgen train cyclegan` prints last: the test-digit figures of a `digits` run, else nothing.
+    """What `kerasgen train cyclegan` prints last: a `digits` run's figures on the held-out (test) digits.
 
     Example:
         >>> closing_line("runs/cyclegan")
-        'Test digits: UCI->MNIST labels kept 0.96 (untranslated 0.74); ...'
+        'Held-out digits: UCI->MNIST labels kept 0.96 (untranslated 0.74); ...'
     """
     if zoo.card(folder)["data"]["dataset"] != "digits":
         return None
     try:
-        return f"Test digits: {cyclegan_summary(folder)}"
+        return f"Held-out digits: {cyclegan_summary(folder)}"
     except UserError as error:
-        return f"Test digits not measured: {error}"
+        return f"Held-out digits not measured: {error}"

@@ -34,15 +34,18 @@ UNPAIRED = "unpaired"  # two unpaired image domains, A and B
 
 @dataclasses.dataclass(frozen=True)
 class Option:
-    """A model hyperparameter exposed as a `kerasgen train FAMILY` option; its default is the constructor's.
+    """A model hyperparameter exposed as a `kerasgen train FAMILY` option.
 
     Attributes:
         name: the constructor argument.
+        default: the constructor's default, repeated here so that `--help`
+            needs no TensorFlow; `tests/test_families.py` checks that they agree.
         help: one line for `--help`.
         kind: `int`, `float`, `str`, `widths` (comma-separated positive
             integers), `choice` or `flag` (a switch that sets `flag_value`).
         choices: the allowed values of a `choice`.
         minimum: the smallest allowed value of an `int` or `float`.
+        below: a `float`'s bound that values must stay below.
         flag: the option's name on the command line if not `--NAME-WITH-DASHES`.
         flag_value: the value a `flag` sets when given.
     """
@@ -52,8 +55,10 @@ class Option:
     kind: str = "int"
     choices: tuple = ()
     minimum: float | None = None
+    below: float | None = None
     flag: str | None = None
     flag_value: object = None
+    default: object = None
 
     @property
     def command_line_name(self):
@@ -209,13 +214,30 @@ def for_model(model):
     return for_class(type(model).__name__)
 
 
-MNIST_RECIPE = {"data": "mnist", "image_size": 28, "max_shift": 0, "batch_size": 128, "learning_rate": 1e-3}
-CONVOLUTIONAL = (
-    Option("latent_dim", "Size of the code.", minimum=1),
-    Option("architecture", "Encoder and decoder networks.", kind="choice", choices=("conv", "dense")),
-    Option("hidden_units", "Dense widths, outermost first (dense architecture).", kind="widths"),
-    Option("filters", "Filters of the stride-2 convolutions (conv architecture).", kind="widths"),
-)
+def mnist_recipe(epochs, batch_size=128, learning_rate=1e-3, max_shift=0, **extra):
+    """The recipe of a family trained on the embedded MNIST digits, in the order the command line shows it."""
+    return {
+        "data": "mnist",
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        **extra,
+        "image_size": 28,
+        "max_shift": max_shift,
+    }
+
+
+def convolutional_options(latent_dim):
+    """The encoder-decoder options of the autoencoder families."""
+    return (
+        Option("latent_dim", "Size of the code.", minimum=1, default=latent_dim),
+        Option(
+            "architecture", "Encoder and decoder networks.", kind="choice", choices=("conv", "dense"), default="conv"
+        ),
+        Option("hidden_units", "Dense widths, outermost first (dense architecture).", kind="widths", default=(512,)),
+        Option("filters", "Filters of the stride-2 convolutions (conv architecture).", kind="widths", default=(32, 64)),
+    )
+
 
 register(
     Family(
@@ -225,15 +247,16 @@ register(
         summary="Train an AutoEncoder (default: 30-d code, on the embedded MNIST digits).",
         paper="Hinton and Salakhutdinov 2006, Reducing the Dimensionality of Data with Neural Networks",
         headline=("squared_error", "test squared error / image"),
-        recipe={**MNIST_RECIPE, "epochs": 20, "max_shift": 2},
+        recipe=mnist_recipe(epochs=20, max_shift=2),
         options=(
-            *CONVOLUTIONAL,
+            *convolutional_options(latent_dim=30),
             Option(
                 "reconstruction_loss",
                 "Reconstruction loss.",
                 kind="choice",
                 choices=("binary_crossentropy", "squared_error"),
                 flag="loss",
+                default="binary_crossentropy",
             ),
         ),
         compile="kerasgen.training:compile_with_adam",
@@ -253,10 +276,10 @@ register(
         summary="Train a variational autoencoder on binarized digits.",
         paper="Kingma and Welling 2014, Auto-Encoding Variational Bayes",
         headline=("iwae_nll", "NLL on the test set (nats)"),
-        recipe={**MNIST_RECIPE, "epochs": 20},
+        recipe=mnist_recipe(epochs=20),
         options=(
-            *CONVOLUTIONAL,
-            Option("beta", "Weight of the KL term (1: VAE; others: beta-VAE).", "float", minimum=0),
+            *convolutional_options(latent_dim=32),
+            Option("beta", "Weight of the KL term (1: VAE; others: beta-VAE).", "float", minimum=0, default=1.0),
         ),
         compile="kerasgen.training:compile_with_adam",
         evaluate="kerasgen.evaluation:evaluate_vae",
@@ -276,14 +299,15 @@ register(
         paper="Goodfellow et al. 2014, Generative Adversarial Nets; Radford et al. 2016, DCGAN; "
         "Mirza and Osindero 2014, Conditional GANs",
         headline=("fid", "MNIST FID"),
-        recipe={**MNIST_RECIPE, "epochs": 30, "batch_size": 64, "learning_rate": None, "beta_1": None, "beta_2": None},
+        recipe=mnist_recipe(epochs=30, batch_size=64, learning_rate=None, beta_1=None, beta_2=None),
         options=(
-            Option("latent_dim", "Size of the noise vector.", minimum=1),
+            Option("latent_dim", "Size of the noise vector.", minimum=1, default=64),
             Option(
                 "loss",
                 "Adversarial loss (wasserstein: WGAN-GP).",
                 kind="choice",
                 choices=("non_saturating", "minimax", "least_squares", "hinge", "wasserstein"),
+                default="non_saturating",
             ),
             Option(
                 "d_steps",
@@ -296,11 +320,33 @@ register(
                 kind="flag",
                 flag="conditional",
                 flag_value=10,
+                default=0,
             ),
-            Option("generator_filters", "Generator widths, widest first; one upsampling each.", kind="widths"),
-            Option("discriminator_filters", "Discriminator widths; one stride-2 convolution each.", kind="widths"),
-            Option("label_smoothing", "One-sided label smoothing of real targets.", "float", minimum=0),
-            Option("ema_decay", "Moving average of the generator used for sampling (0: off).", "float", minimum=0),
+            Option(
+                "generator_filters", "Generator widths, widest first; one upsampling each.", "widths", default=(128, 64)
+            ),
+            Option(
+                "discriminator_filters",
+                "Discriminator widths; one stride-2 convolution each.",
+                "widths",
+                default=(64, 128),
+            ),
+            Option(
+                "label_smoothing",
+                "One-sided label smoothing of real targets.",
+                "float",
+                minimum=0,
+                below=1,
+                default=0.0,
+            ),
+            Option(
+                "ema_decay",
+                "Moving average of the generator for sampling (0: off).",
+                "float",
+                minimum=0,
+                below=1,
+                default=0.999,
+            ),
         ),
         compile="kerasgen.gan:compile_for_training",
         evaluate="kerasgen.evaluation:evaluate_gan",
@@ -323,10 +369,10 @@ register(
         summary="Train the digit classifier the zoo measures generated digits with.",
         paper="LeCun et al. 1998, Gradient-Based Learning Applied to Document Recognition",
         headline=("accuracy", "test accuracy"),
-        recipe={**MNIST_RECIPE, "epochs": 15, "max_shift": 2},
+        recipe=mnist_recipe(epochs=15, max_shift=2),
         options=(
-            Option("filters", "Filters per convolution block.", kind="widths"),
-            Option("feature_units", "Width of the feature layer.", minimum=1),
+            Option("filters", "Filters per convolution block.", kind="widths", default=(32, 64)),
+            Option("feature_units", "Width of the feature layer.", minimum=1, default=128),
         ),
         compile="kerasgen.classifier:compile_for_training",
         evaluate="kerasgen.evaluation:evaluate_classifier",
@@ -358,32 +404,37 @@ register(
             "augment": None,
         },
         options=(
-            Option("generator", "Generator architecture.", kind="choice", choices=("resnet", "unet")),
-            Option("generator_filters", "Filters of the generators' first layer.", minimum=1),
+            Option("generator", "Generator architecture.", kind="choice", choices=("resnet", "unet"), default="resnet"),
+            Option("generator_filters", "Filters of the generators' first layer.", minimum=1, default=16),
             Option(
                 "residual_blocks",
                 "Residual blocks of the ResNet generator [default: 6 up to 128 px, 9 above].",
                 minimum=0,
             ),
-            Option("discriminator_filters", "Filters of the PatchGAN's first layer.", minimum=1),
+            Option("discriminator_filters", "Filters of the PatchGAN's first layer.", minimum=1, default=32),
             Option(
                 "loss",
                 "Adversarial loss.",
                 kind="choice",
                 choices=("least_squares", "non_saturating", "minimax", "hinge"),
+                default="least_squares",
             ),
-            Option("lambda_cycle", "Weight of the cycle-consistency loss.", "float", minimum=0),
+            Option("lambda_cycle", "Weight of the cycle-consistency loss.", "float", minimum=0, default=10.0),
             Option(
-                "lambda_identity", "Identity loss weight as a multiple of --lambda-cycle (0: off).", "float", minimum=0
+                "lambda_identity",
+                "Identity loss weight as a multiple of --lambda-cycle (0: off).",
+                "float",
+                minimum=0,
+                default=0.5,
             ),
-            Option("pool_size", "Generated images kept per domain for the discriminators.", minimum=0),
+            Option("pool_size", "Generated images kept per domain for the discriminators.", minimum=0, default=50),
             Option(
                 "semantic_classifier",
                 "Classifier (zoo entry or folder) for CyCADA's semantic-consistency loss; `none` turns it off "
                 "[default: classifier.digits for --data digits, else none].",
                 kind="str",
             ),
-            Option("lambda_semantic", "Weight of the semantic-consistency loss.", "float", minimum=0),
+            Option("lambda_semantic", "Weight of the semantic-consistency loss.", "float", minimum=0, default=1.0),
         ),
         data_defaults={"digits": {"steps_per_epoch": 700, "semantic_classifier": "classifier.digits"}},
         closing_line="kerasgen.evaluation:closing_line",

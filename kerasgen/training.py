@@ -404,7 +404,7 @@ class SingleDomainData:
     def load(self, with_labels):
         images, labels = data.load_images(self.name, "train", self.recipe["image_size"])
         if with_labels and labels.min() < 0:
-            raise UserError(f"This model trains on labelled data (mnist, uci, tfds:NAME); {self.name!r} has none.")
+            raise UserError(f"This model needs labelled data (mnist, uci, digits, tfds:NAME); {self.name!r} has none.")
         if not data.has_heldout_split(self.name):
             self.name = str(pathlib.Path(self.name).resolve())
         self.images, self.labels = images, labels if with_labels else None

@@ -243,7 +243,9 @@ def test_train_cyclegan_writes_a_complete_folder(cyclegan_folder):
     card = json.loads((cyclegan_folder / "card.json").read_text())
     assert card["class"] == "CycleGAN" and card["data"]["images"] == {"a": 1347, "b": MNIST_CAP}
     assert card["training"]["steps_per_epoch"] == 2 and card["training"]["completed_epochs"] == 2
-    assert "constant for 2 steps, then linear to 0 over 2" in card["training"]["optimizer"]
+    schedule = card["training"]["optimizer"]["learning_rate"]
+    assert (schedule["constant_steps"], schedule["decay_steps"], schedule["initial"]) == (2, 2, 2e-4)
+    assert card["training"]["optimizer"]["beta_1"] == 0.5 and card["training"]["optimizer"]["per_network"] == 4
     for path in ("model.weights.h5", "checkpoint.npz", "samples/epoch_002.png"):
         assert (cyclegan_folder / path).is_file()
     assert (cyclegan_folder.parent / "served" / "cyclegan" / "1" / "saved_model.pb").is_file()

@@ -50,9 +50,9 @@ DENOISER = dataclasses.replace(
     model=f"{__name__}:DenoisingAutoEncoder",
     summary="Train a denoising autoencoder.",
     options=(
-        families.Option("latent_dim", "Size of the code.", minimum=1),
-        families.Option("filters", "Filters of the stride-2 convolutions.", kind="widths"),
-        families.Option("noise", "Noise added to training inputs.", "float", minimum=0),
+        families.Option("latent_dim", "Size of the code.", minimum=1, default=30),
+        families.Option("filters", "Filters of the stride-2 convolutions.", kind="widths", default=(32, 64)),
+        families.Option("noise", "Noise added to training inputs.", "float", minimum=0, default=0.25),
     ),
     benchmark_cases={"denoiser": "denoiser.uci"},
 )
@@ -133,6 +133,8 @@ def test_every_exposed_option_is_a_constructor_argument_and_every_hook_resolves(
         family = families.get(name)
         defaults = family.defaults()
         assert {option.name for option in family.options} <= set(defaults), name
+        for option in family.options:  # the command line shows the constructor's defaults without importing it
+            assert option.default == defaults[option.name], (name, option.name)
         for hook in ("compile", "evaluate", "serving", "preview", "serving_counterpart"):
             assert callable(family.hook(hook)), (name, hook)
         assert families.for_class(family.class_name) is family

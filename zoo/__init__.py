@@ -110,7 +110,7 @@ def weights_path(name_or_dir):
     beside = location.parent / weights["file"]
     if beside.is_file():
         return _verified(beside, weights["sha256"])
-    if location.parent.parent == ENTRIES and weights.get("url"):
+    if weights.get("url"):
         return _verified(_download(weights), weights["sha256"])  # get_file checks and renews the cached copy
     raise UserError(f"Weights {weights['file']!r} not found in {str(location.parent)!r}, and the card has no URL.")
 
