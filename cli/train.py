@@ -83,7 +83,7 @@ def recipe_options(family):
             else "mnist (embedded MNIST: 55,000 training digits), uci, tfds:NAME or an image folder.",
         ),
         "epochs": (click.IntRange(min=1), "Passes over the training data."),
-        "steps_per_epoch": (click.IntRange(min=1), "[default: 700 for --data digits, else larger domain / batch size]"),
+        "steps_per_epoch": (click.IntRange(min=1), "[default: 600 for --data digits, else larger domain / batch size]"),
         "batch_size": (click.IntRange(min=1), "Images (pairs) per step."),
         "learning_rate": (click.FloatRange(min=0, min_open=True), "Adam's (initial) learning rate [GAN: the loss's]."),
         "beta_1": (

@@ -436,7 +436,7 @@ register(
             ),
             Option("lambda_semantic", "Weight of the semantic-consistency loss.", "float", minimum=0, default=1.0),
         ),
-        data_defaults={"digits": {"steps_per_epoch": 700, "semantic_classifier": "classifier.digits"}},
+        data_defaults={"digits": {"steps_per_epoch": 600, "semantic_classifier": "classifier.digits"}},
         closing_line="kerasgen.evaluation:closing_line",
         compile="kerasgen.cyclegan:compile_for_training",
         evaluate="kerasgen.evaluation:evaluate_cyclegan",
