@@ -14,8 +14,14 @@ import click
     show_default=True,
     help="Importance samples per image for the VAE's likelihood estimate.",
 )
+@click.option(
+    "--test-images",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Measure on a fixed subset of this many test images [default: all], e.g. for a VAE with --samples 5000.",
+)
 @click.option("--update-card", is_flag=True, help="Store the figures and this command in the card.")
-def evaluate(name_or_dir, samples, update_card):
+def evaluate(name_or_dir, samples, test_images, update_card):
     """Print quality figures of a zoo entry or model folder as JSON."""
     from kerasgen import evaluation, zoo
     from kerasgen.cli import resolved_command
@@ -25,7 +31,7 @@ def evaluate(name_or_dir, samples, update_card):
         raise click.BadParameter(
             f"a card's likelihood needs at least {evaluation.CARD_MIN_SAMPLES} samples", param_hint="'--samples'"
         )
-    figures = evaluation.evaluate(name_or_dir, samples=samples)
+    figures = evaluation.evaluate(name_or_dir, samples=samples, test_images=test_images)
     figures["command"] = resolved_command(click.get_current_context())
     click.echo(json.dumps(figures, indent=2))
     if update_card:

@@ -48,7 +48,7 @@ from kerasgen import data, zoo
 from kerasgen.errors import UserError
 
 BINARIZATION_SEED = 0
-CARD_MIN_SAMPLES = 500
+CARD_MIN_SAMPLES = 100
 MEASURING_CLASSIFIER = "classifier.mnist"
 DOMAIN_CLASSIFIERS = {"a": "classifier.uci", "b": "classifier.mnist"}
 GENERATED_IMAGES = 10_000

@@ -97,7 +97,7 @@ def test_evaluate_prints_figures_and_updates_the_card(vae_folder):
     assert figures["test_images"] == MNIST_CAP and figures["importance_samples"] == 4
     assert figures["command"] == f"kerasgen evaluate {vae_folder} --samples 4"
     refused = CliRunner().invoke(cli, ["evaluate", str(vae_folder), "--samples", "4", "--update-card"])
-    assert refused.exit_code == 2 and "at least 500" in refused.output
+    assert refused.exit_code == 2 and "at least 100" in refused.output
     result = invoke("evaluate", vae_folder, "--update-card")
     assert result.exit_code == 0, result.output
     card = json.loads((vae_folder / "card.json").read_text())
