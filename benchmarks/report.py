@@ -226,6 +226,94 @@ def _served(figures):
     return figures["images_per_s"]
 
 
+def latest_peer_rows(results):
+    """The peer rows, the latest one per (case, `TF_ENABLE_ONEDNN_OPTS`), in the order they first ran."""
+    latest = {}
+    for row in results.get("peer", []):
+        latest[(row["case"], row.get("onednn_opts"))] = row
+    return list(latest.values())
+
+
+def _ratio(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _mode(runner):
+    return {"kerasgen_xla": "XLA on", "kerasgen_no_xla": "XLA off"}.get(runner, "-")
+
+
+def _cpu_words(cpu):
+    flags = cpu.get("flags", [])
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    if "avx512_bf16" in flags:
+        simd += " with bf16"
+    return f"{cpu.get('model', '-')}, {simd}, {cpu.get('usable_cores', '-')} usable cores"
+
+
+def peer_table(results):
+    """Per configuration and oneDNN setting: s/step of kerasgen (XLA on, off) and the peer, and the ratios."""
+    from benchmarks.peer import goal_met, ratios
+
+    rows = []
+    for row in latest_peer_rows(results):
+        runners = row.get("runners", {})
+        medians = {runner: summary["median_s"] for runner, summary in runners.items()}
+        figures = ratios(medians)
+        met = goal_met(figures, row["case"])
+        rows.append(
+            [
+                row["case"],
+                row.get("onednn", "-"),
+                *(medians.get(runner) for runner in ("kerasgen_xla", "kerasgen_no_xla", "peer")),
+                f"{_ratio(figures['peer_over_faster'])} ({_mode(figures['faster_mode'])})",
+                _ratio(figures["peer_over_xla"]),
+                _ratio(figures["peer_over_no_xla"]),
+                "-" if met is None else ("met" if met else "missed"),
+            ]
+        )
+    headers = [
+        "config",
+        "oneDNN",
+        "kerasgen XLA on s/step",
+        "kerasgen XLA off s/step",
+        "peer s/step",
+        "peer / kerasgen (faster mode)",
+        "peer / kerasgen XLA on",
+        "peer / kerasgen XLA off",
+        "goal",
+    ]
+    return table(headers, rows)
+
+
+def peer_section(results):
+    """The peer table with what its rows are: configurations, CPU, rounds."""
+    rows = latest_peer_rows(results)
+    parts = [
+        "\n## Peer: plain Keras CycleGAN\n\nThe same networks (kerasgen's builders) trained by the plain Keras train "
+        "step (`benchmarks/peer.py`: one persistent `tf.GradientTape`, least squares + cycle + identity losses, "
+        'four Adam optimizers, four `apply_gradients`, `compile(jit_compile="auto")`; no image pool, no loss '
+        "trackers), against kerasgen's `CycleGAN` with XLA on and off. In one process the three take turns in "
+        "short rounds (A, B, C, A, B, C, ...) after their warm-up steps and one untimed step each in turn, fed "
+        "by the same real pipeline; median "
+        "seconds per step over all rounds. A ratio above 1 means kerasgen is faster. Goal: kerasgen's faster "
+        "mode never slower than the peer, and at least 1.2x faster at `peer.digits`.\n\n",
+        peer_table(results),
+    ]
+    if rows:
+        parts.append("\n")
+        titles = {row["case"]: row.get("title", "") for row in rows}
+        parts += [f"- `{case}`: {title}.\n" for case, title in titles.items()]
+        for row in rows:
+            cpu = _cpu_words(row.get("cpu", {}))
+            resolved = row.get("peer_jit_compile")
+            parts.append(
+                f"- `{row['case']}`, oneDNN {row.get('onednn', '-')}: {cpu}, {row.get('date', '-')}; "
+                f"{row['warmup']} warm-up steps, then {row['rounds']} rounds of {row['steps_per_round']} timed steps "
+                f"per runner; the peer's `jit_compile` resolved to {resolved}.\n"
+            )
+    return "".join(parts)
+
+
 def limits_section(results):
     """Bullets that read the numbers: XLA per case, pipeline share, fraction of peak, serving, `--help`."""
     bullets = []
@@ -355,6 +443,8 @@ def render(results):
         "long on this machine are skipped.\n\n"
     )
     parts.append(serving_table(results))
+    if results.get("peer"):
+        parts.append(peer_section(results))
     cli = results.get("cli_help") or {}
     parts.append("\n## `kerasgen --help`\n\n")
     if "median_s" in cli:
@@ -371,22 +461,39 @@ def render(results):
     return "".join(parts)
 
 
+ROW_KEYS = ("training", "flops", "serving", "peer")
+
+
+def peer_only(part):
+    """True for the results of a run that measured peer rows and nothing else (`--only peer --no-serving`)."""
+    return bool(part.get("peer")) and not any(part.get(key) for key in ("training", "flops", "serving"))
+
+
 def merge(parts):
     """One results dict from several partial runs: rows are concatenated, other fields taken from the last run
-    that has them, the matmul peak is the highest, and an error line about a case measured later is dropped."""
+    that has them, the matmul peak is the highest, and an error line about a case measured later is dropped.
+
+    A run that measured only peer rows adds its rows and errors and nothing else: each peer row names its own
+    CPU, date and oneDNN setting, while the machine, the matmul peak and `kerasgen --help` of the report's
+    header belong to the runs of the other tables (possibly another machine).
+    """
     merged = {}
     for part in parts:
+        if peer_only(part):
+            merged["peer"] = merged.get("peer", []) + part["peer"]
+            continue
         for key, value in part.items():
-            if key in ("training", "flops", "serving"):
+            if key in ROW_KEYS:
                 merged[key] = merged.get(key, []) + value
             elif isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "matmul_peak":
                 merged[key] = {**merged[key], **value}
             elif key != "errors":
                 merged[key] = value
-    peaks = [part["matmul_peak"] for part in parts if part.get("matmul_peak", {}).get("gflops")]
+    peaks = [part["matmul_peak"] for part in parts if part.get("matmul_peak", {}).get("gflops") and not peer_only(part)]
     if peaks:
         merged["matmul_peak"] = max(peaks, key=lambda peak: peak["gflops"])
     measured = {row["case"] for key in ("training", "serving") for row in merged.get(key, []) if "error" not in row}
+    measured |= {row["case"] for row in merged.get("peer", []) if row.get("runners") and not row.get("errors")}
     errors = [error for part in parts for error in part.get("errors", [])]
     merged["errors"] = [error for error in errors if error.split(":")[0].split()[0] not in measured]
     return merged
