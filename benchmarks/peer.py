@@ -21,12 +21,15 @@ training loop differs.
 
 Timing: in one process, each configuration builds kerasgen's CycleGAN with
 XLA on, kerasgen's CycleGAN with XLA off and the peer; each runs its
-warm-up steps (tracing, compilation) and then one more untimed step each in
-turn, then the three take turns in short rounds (A, B, C, A, B, C, ...), each round one `fit` of a few steps from
-the same real pipeline, so that load from other processes on shared cores
-falls on all three alike. Every step is timed from the callback before it
-to the one after it (the value of a log is read first, so the step is
-finished); the medians over all rounds are reported. TensorFlow reads
+warm-up steps through `fit` (tracing, compilation), then one more untimed
+step each in turn, then the three take turns in short rounds (A, B, C, A,
+B, C, ...), each a few steps of the compiled train step that `fit` runs
+(`model.train_function`) on an iterator of the same real pipeline that
+lives across rounds, so that load from other processes on shared cores
+falls on all three alike. Each step is timed on the wall clock (and the
+process's CPU clock) until a logged value has been read; the report gives
+the median seconds per step of each runner and the ratios peer / kerasgen
+paired by round (`paired_ratios`). TensorFlow reads
 `TF_ENABLE_ONEDNN_OPTS` at import, so the two CPU kernel settings need two
 processes; each row records the setting it ran under.
 """
@@ -309,40 +312,38 @@ def build_peer(config, learning_rate=2e-4, jit_compile="auto"):
 # Timing.
 
 
-def make_span_timer():
-    """A Keras callback that records `(begin, end)` `time.perf_counter()` stamps of every training step.
+def step_clock(model, iterator):
+    """A function that runs one training step of `model` on the next batch of `iterator` and times it.
 
-    The end stamp is taken after one logged value is read as a float, so the step has finished.
+    It calls `model.train_function`, the compiled step that `fit` calls for
+    every batch (built by a `fit` before), on a `tf.data` iterator that lives
+    across calls, so no `fit` set-up and no pipeline restart comes between
+    two timed steps. One logged value is read as a float before the clocks
+    stop, so the step has finished.
+
+    Returns:
+        A function of no arguments returning `(wall seconds, CPU seconds of this process)`.
     """
-    import keras
 
-    class SpanTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.begins, self.ends = [], []
+    def step():
+        wall, cpu = time.perf_counter(), time.process_time()
+        logs = model.train_function(iterator)
+        for value in logs.values():
+            float(value)
+            break
+        return time.perf_counter() - wall, time.process_time() - cpu
 
-        def on_train_batch_begin(self, batch, logs=None):
-            self.begins.append(time.perf_counter())
-
-        def on_train_batch_end(self, batch, logs=None):
-            for value in (logs or {}).values():
-                float(value)
-                break
-            self.ends.append(time.perf_counter())
-
-    return SpanTimer()
+    return step
 
 
-def spans(begins, ends):
-    """Durations of steps from their begin and end stamps.
+def per_round(durations, steps_per_round):
+    """Total time of each round from the durations of the steps, in the order they ran.
 
     Example:
-        >>> spans([1.0, 3.0], [2.5, 3.25])
-        [1.5, 0.25]
+        >>> per_round([1.0, 2.0, 3.0, 4.0], 2)
+        [3.0, 7.0]
     """
-    if len(begins) != len(ends):
-        raise ValueError(f"Every step needs a begin and an end stamp. Received: {len(begins)} and {len(ends)}")
-    return [end - begin for begin, end in zip(begins, ends, strict=True)]
+    return [sum(durations[start : start + steps_per_round]) for start in range(0, len(durations), steps_per_round)]
 
 
 def turns(runners, rounds):
@@ -385,6 +386,49 @@ def ratios(medians):
     }
 
 
+def paired_ratios(durations, steps_per_round):
+    """Peer over kerasgen, paired by round: in every round, the peer's time over each mode's time in the same
+    round; the median over rounds. Load from other processes that changes from round to round falls on both
+    sides of each quotient and cancels out, which the quotient of two medians does not ensure.
+
+    Args:
+        durations: `{runner: [seconds of each timed step, in order]}` for some of `RUNNERS`.
+        steps_per_round: timed steps per runner and round.
+
+    Returns:
+        The keys of `ratios`; the faster mode is the one with the larger ratio.
+
+    Example:
+        >>> durations = {"kerasgen_xla": [1.0, 4.0], "kerasgen_no_xla": [2.0, 2.0], "peer": [2.0, 4.0]}
+        >>> paired_ratios(durations, 1)["faster_mode"], paired_ratios(durations, 1)["peer_over_faster"]
+        ('kerasgen_xla', 1.5)
+    """
+    import statistics
+
+    peer = per_round(durations.get("peer") or [], steps_per_round)
+    result = {}
+    for mode, key in (("kerasgen_xla", "peer_over_xla"), ("kerasgen_no_xla", "peer_over_no_xla")):
+        mine = per_round(durations.get(mode) or [], steps_per_round)
+        pairs = [ours / theirs for ours, theirs in zip(peer, mine, strict=False) if theirs > 0]
+        result[key] = statistics.median(pairs) if pairs else None
+    modes = {
+        mode: result[key]
+        for mode, key in (("kerasgen_xla", "peer_over_xla"), ("kerasgen_no_xla", "peer_over_no_xla"))
+        if result[key]
+    }
+    faster = max(modes, key=modes.get) if modes else None
+    return {"faster_mode": faster, "peer_over_faster": modes.get(faster), **result}
+
+
+def row_ratios(row):
+    """The ratios of a result row: paired by round where its durations are kept, else from its medians."""
+    runners = row.get("runners", {})
+    durations = {runner: summary.get("durations") for runner, summary in runners.items()}
+    if "peer" in durations and all(durations.values()):
+        return paired_ratios(durations, row.get("steps_per_round", 1))
+    return ratios({runner: summary["median_s"] for runner, summary in runners.items()})
+
+
 def goal_met(row_ratios, name, at_least=1.0, digits_at_least=1.2):
     """Whether kerasgen's faster mode meets the team's goal for a row: never slower than the peer, and at least
     1.2x faster at the 32 px configuration (`peer.digits`). None if the figures are missing.
@@ -412,21 +456,26 @@ def _build_runner(case, runner):
 
 
 def _fit_steps(model, dataset, steps):
-    timer = make_span_timer()
-    model.fit(dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
-    return spans(timer.begins, timer.ends)
+    model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
 
 
 def measure(case, log=print):
     """Time kerasgen (XLA on, XLA off) and the peer on one configuration, taking turns in rounds.
 
+    Each runner gets its warm-up steps through `fit` (tracing, compilation),
+    then one untimed step each in turn; then `rounds` rounds in which each
+    runner in turn takes `steps` timed steps (`step_clock`) from its own copy
+    of the pipeline.
+
     Returns:
         A row: `case`, `title`, `config`, `batch_size`, `warmup`, `rounds`,
         `steps_per_round`, `onednn` (TensorFlow's state and the variable),
-        `onednn_opts` (the variable alone), `peer_jit_compile` (what
-        `"auto"` resolved to), `runners` (`{runner: timing.summarize(...)}`
-        plus its `durations`) and `errors` (`{runner: text}`) for runners
-        that failed.
+        `onednn_opts` (the variable alone), `load_average` (1-minute load
+        average of the machine at the start and the end), `peer_jit_compile`
+        (what `"auto"` resolved to), `runners` (`{runner: timing.summarize(...)}`
+        of wall times plus `durations` and `cpu_durations`, per step in
+        order), `ratios` (`row_ratios`) and `errors` (`{runner: text}`) for
+        runners that failed.
     """
     import keras
 
@@ -443,21 +492,20 @@ def measure(case, log=print):
         "steps_per_round": case.steps,
         "onednn": machine.onednn_state(),
         "onednn_opts": onednn_env(),
+        "load_average": [_load_average()],
         "runners": {},
         "errors": {},
     }
-    # One pipeline per runner, each big enough for the warm-up or one round (every `fit` starts it afresh).
-    batches = max(case.warmup, case.steps, 1)
-    models, datasets, durations = {}, {}, {}
+    models, clocks, walls, cpus = {}, {}, {}, {}
     for runner in RUNNERS:
         log(f"{case.name}: building {RUNNER_TITLES[runner]}, {case.warmup} warm-up steps")
         try:
             models[runner] = _build_runner(case, runner)
-            datasets[runner] = base.pipeline(batches)
             started = time.perf_counter()
-            _fit_steps(models[runner], datasets[runner], case.warmup)
+            _fit_steps(models[runner], base.pipeline(case.warmup), case.warmup)
             log(f"  warm-up {time.perf_counter() - started:.1f} s")
-            durations[runner] = []
+            iterator = iter(base.pipeline(1 + case.rounds * case.steps))
+            clocks[runner], walls[runner], cpus[runner] = step_clock(models[runner], iterator), [], []
         except Exception as error:  # a failed runner is reported; the others still run
             log(f"FAILED {case.name} {runner}: {error!r}")
             row["errors"][runner] = _one_line(error)
@@ -465,34 +513,43 @@ def measure(case, log=print):
     row["peer_jit_compile"] = bool(models["peer"].jit_compile) if "peer" in models else None
     # One untimed step each in turn: the first step of a model after another model's first steps can take
     # several times as long (seen: 3 to 8 s for a 0.3 s step), a one-off that no round should carry.
-    for runner in list(models):
-        try:
-            _fit_steps(models[runner], datasets[runner], 1)
-        except Exception as error:
-            log(f"FAILED {case.name} {runner} settling step: {error!r}")
-            row["errors"][runner] = _one_line(error)
-            models.pop(runner)
-    for index, runner in turns(list(models), case.rounds):
+    for index, runner in turns(list(clocks), case.rounds + 1):
         if runner in row["errors"]:
             continue
         try:
-            durations[runner] += _fit_steps(models[runner], datasets[runner], case.steps)
+            for _ in range(1 if index == 0 else case.steps):
+                wall, cpu = clocks[runner]()
+                if index:
+                    walls[runner].append(wall)
+                    cpus[runner].append(cpu)
         except Exception as error:
             log(f"FAILED {case.name} {runner} round {index}: {error!r}")
             row["errors"][runner] = _one_line(error)
-    for runner, values in durations.items():
+    for runner, values in walls.items():
         if runner in row["errors"] or not values:
             continue
-        row["runners"][runner] = {**timing.summarize(values, base.batch_size), "durations": values}
-    medians = {runner: summary["median_s"] for runner, summary in row["runners"].items()}
-    row["ratios"] = ratios(medians)
+        summary = timing.summarize(values, base.batch_size)
+        row["runners"][runner] = {**summary, "durations": values, "cpu_durations": cpus[runner]}
+    row["load_average"].append(_load_average())
+    row["ratios"] = row_ratios(row)
     log(
         f"{case.name} ({row['onednn']}): "
-        + ", ".join(f"{RUNNER_TITLES[runner]} {median * 1e3:.1f} ms/step" for runner, median in medians.items())
+        + ", ".join(
+            f"{RUNNER_TITLES[runner]} {summary['median_s'] * 1e3:.1f} ms/step"
+            for runner, summary in row["runners"].items()
+        )
+        + f"; paired peer / kerasgen: {row['ratios']}"
     )
-    del models
+    del models, clocks
     keras.backend.clear_session()
     return row
+
+
+def _load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def _one_line(error):

@@ -1,6 +1,7 @@
 """`RESULTS.md` from a run's results (the dict that is also written to `results.json`)."""
 
 from benchmarks.markdown import fmt, percent, table
+from benchmarks.timing import median
 
 PIPELINE_TARGET = 0.05  # the input pipeline should cost less than this share of a step
 PEAK_TARGET = 0.5  # CycleGAN at 128 px and above should reach this fraction of the matmul peak
@@ -252,13 +253,13 @@ def _cpu_words(cpu):
 
 def peer_table(results):
     """Per configuration and oneDNN setting: s/step of kerasgen (XLA on, off) and the peer, and the ratios."""
-    from benchmarks.peer import goal_met, ratios
+    from benchmarks.peer import goal_met, row_ratios
 
     rows = []
     for row in latest_peer_rows(results):
         runners = row.get("runners", {})
         medians = {runner: summary["median_s"] for runner, summary in runners.items()}
-        figures = ratios(medians)
+        figures = row_ratios(row)
         met = goal_met(figures, row["case"])
         rows.append(
             [
@@ -294,8 +295,9 @@ def peer_section(results):
         'four Adam optimizers, four `apply_gradients`, `compile(jit_compile="auto")`; no image pool, no loss '
         "trackers), against kerasgen's `CycleGAN` with XLA on and off. In one process the three take turns in "
         "short rounds (A, B, C, A, B, C, ...) after their warm-up steps and one untimed step each in turn, fed "
-        "by the same real pipeline; median "
-        "seconds per step over all rounds. A ratio above 1 means kerasgen is faster. Goal: kerasgen's faster "
+        "by the same real pipeline; median seconds per step over all rounds. Ratios: in each round the peer's "
+        "time over kerasgen's, median over rounds (load that drifts between rounds cancels out); the faster mode "
+        "is the one with the larger ratio. A ratio above 1 means kerasgen is faster. Goal: kerasgen's faster "
         "mode never slower than the peer, and at least 1.2x faster at `peer.digits`.\n\n",
         peer_table(results),
     ]
@@ -306,10 +308,22 @@ def peer_section(results):
         for row in rows:
             cpu = _cpu_words(row.get("cpu", {}))
             resolved = row.get("peer_jit_compile")
+            load = [value for value in row.get("load_average") or [] if value is not None]
+            load_words = f"; load average {' -> '.join(f'{value:.1f}' for value in load)}" if load else ""
+            cpu_times = {
+                runner: median(summary["cpu_durations"])
+                for runner, summary in row.get("runners", {}).items()
+                if summary.get("cpu_durations")
+            }
+            cpu_words = (
+                "; CPU s/step " + ", ".join(f"{runner} {fmt(value)}" for runner, value in cpu_times.items())
+                if cpu_times
+                else ""
+            )
             parts.append(
-                f"- `{row['case']}`, oneDNN {row.get('onednn', '-')}: {cpu}, {row.get('date', '-')}; "
+                f"- `{row['case']}`, oneDNN {row.get('onednn', '-')}: {cpu}, {row.get('date', '-')}{load_words}; "
                 f"{row['warmup']} warm-up steps, then {row['rounds']} rounds of {row['steps_per_round']} timed steps "
-                f"per runner; the peer's `jit_compile` resolved to {resolved}.\n"
+                f"per runner{cpu_words}; the peer's `jit_compile` resolved to {resolved}.\n"
             )
     return "".join(parts)
 

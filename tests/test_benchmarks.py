@@ -141,9 +141,28 @@ def test_peer_cases_are_selected_by_name_and_match_the_configurations():
 def test_peer_timing_helpers():
     from benchmarks import peer
 
-    assert peer.spans([1.0, 3.0], [2.5, 3.25]) == [1.5, 0.25]
-    with pytest.raises(ValueError):
-        peer.spans([1.0], [])
+    assert peer.per_round([1.0, 2.0, 3.0, 4.0, 5.0], 2) == [3.0, 7.0, 5.0]
+    # Round 2 ran under heavy load for everyone: paired by round it cancels out.
+    durations = {
+        "kerasgen_xla": [1.0, 1.0, 5.0, 5.0],
+        "kerasgen_no_xla": [2.0, 2.0, 10.0, 10.0],
+        "peer": [2.0, 2.0, 10.0, 10.0],
+    }
+    paired = peer.paired_ratios(durations, 2)
+    assert paired == {
+        "faster_mode": "kerasgen_xla",
+        "peer_over_faster": 2.0,
+        "peer_over_xla": 2.0,
+        "peer_over_no_xla": 1.0,
+    }
+    assert peer.paired_ratios({"peer": [1.0]}, 1)["faster_mode"] is None
+    row = {
+        "steps_per_round": 2,
+        "runners": {name: {"median_s": 9.0, "durations": values} for name, values in durations.items()},
+    }
+    assert peer.row_ratios(row) == paired
+    del row["runners"]["peer"]["durations"]
+    assert peer.row_ratios(row)["peer_over_faster"] == 1.0  # from the medians
     assert peer.turns(["a", "b", "c"], 2) == [(0, "a"), (0, "b"), (0, "c"), (1, "a"), (1, "b"), (1, "c")]
     figures = peer.ratios({"kerasgen_xla": 0.5, "kerasgen_no_xla": 0.4, "peer": 0.6})
     assert figures["faster_mode"] == "kerasgen_no_xla"
