@@ -21,12 +21,21 @@ What each figure is:
   from launch to the first answer, images/s at batch 1 and 64; against Keras
   `predict` of the same network in this process.
 * `kerasgen --help`: median wall time of 5 runs of the console script.
+* Peer (`benchmarks.peer`): kerasgen's CycleGAN with XLA on and off against
+  the same networks trained by a plain Keras train step (one persistent
+  tape, four optimizers, `jit_compile="auto"`), taking turns in short rounds
+  in one process; median seconds per step and the ratios peer / kerasgen.
+  Run once per `TF_ENABLE_ONEDNN_OPTS` setting (it is read at import) and
+  combine the runs with `--merge`.
 
 Cases: every family at its zoo entry's configuration and batch size
 (autoencoder.mnist, vae.mnist, dcgan.mnist, cgan.mnist, classifier.mnist,
 cyclegan.digits), and CycleGAN with the paper's networks at 128 and 256 px RGB
 (batch 1; `--extended` adds batch 4 at 128 px) on random images through the
-photo pipeline (`augment=True`).
+photo pipeline (`augment=True`). Peer cases (family `peer`): `peer.digits`
+(the `cyclegan.digits` configuration and pipeline) and `peer.128` (128 px RGB,
+64-filter generators with 9 residual blocks, 70x70 PatchGAN, batch 1, random
+images through the photo pipeline).
 """
 
 import json
@@ -34,6 +43,7 @@ import pathlib
 import time
 
 from benchmarks import cases as cases_module
+from benchmarks import peer as peer_module
 from benchmarks import report
 from benchmarks.throughput import log
 
@@ -44,6 +54,25 @@ LARGE_CASES = ("cyclegan.128", "cyclegan.128.b4", "cyclegan.256")
 def _error_text(error):
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
+def select_cases(only=(), extended=False, quick=False):
+    """The training cases and the peer cases that `only` names (every one of both if it is empty).
+
+    Example:
+        >>> selected, peers = select_cases(["peer"])
+        >>> [case.name for case in selected], [case.name for case in peers]
+        ([], ['peer.digits', 'peer.128'])
+    """
+    only = list(only)
+    others = [name for name in only if not peer_module.is_peer_name(name)]
+    # `--only peer` alone runs no other case (an empty selection would mean every case).
+    selected = cases_module.select(cases_module.all_cases(extended), others) if others or not only else []
+    peers = peer_module.select(peer_module.peer_cases(), only)
+    if quick:
+        selected = [cases_module.quick(case) for case in selected]
+        peers = [peer_module.quick(case) for case in peers]
+    return selected, peers
 
 
 def run(
@@ -70,9 +99,7 @@ def run(
 
     started = time.perf_counter()
     extended = extended or "cyclegan.128.b4" in only
-    selected = cases_module.select(cases_module.all_cases(extended), list(only))
-    if quick:
-        selected = [cases_module.quick(case) for case in selected]
+    selected, peers = select_cases(only, extended, quick)
     training_families = cases_module.training_families()
     results = {
         "options": {"only": list(only), "quick": quick, "mixed_precision": mixed_precision, "extended": extended},
@@ -84,6 +111,7 @@ def run(
         "training": [],
         "flops": [],
         "serving": [],
+        "peer": [],
         "errors": [],
     }
     if mixed_precision:
@@ -134,6 +162,13 @@ def run(
             if "error" in row
         ]
         _write(results, out)  # partial results survive a crash of a later case
+    for case in peers if measure_training else ():
+        row = attempt(f"{case.name} peer", peer_module.measure, case, log)
+        if row:
+            row.update(cpu=results["machine"]["cpu"], date=results["machine"]["date"])
+            results["peer"].append(row)
+            results["errors"] += [f"{case.name} {runner}: {error}" for runner, error in row["errors"].items()]
+        _write(results, out)
     log("kerasgen --help wall time")
     results["cli_help"] = attempt("kerasgen --help", serving_module.help_wall_time) or {"error": "failed"}
     if serving:

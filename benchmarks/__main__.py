@@ -10,7 +10,7 @@ import sys
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny step counts: a smoke run of a few minutes")
-    parser.add_argument("--only", default="", help="comma-separated cases or families, e.g. gan,cyclegan.128")
+    parser.add_argument("--only", default="", help="comma-separated cases or families, e.g. gan,cyclegan.128,peer")
     parser.add_argument("--mixed-precision", action="store_true", help="also time the mixed dtype policy")
     parser.add_argument("--extended", action="store_true", help="add CycleGAN 128 px at batch 4")
     parser.add_argument("--no-serving", action="store_true", help="skip the serving measurements")

@@ -63,7 +63,7 @@ def describe():
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
-        "onednn": _onednn_state(),
+        "onednn": onednn_state(),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
     }
 
@@ -98,7 +98,7 @@ def matmul_peak(size=2048, repeats=5, device="/CPU:0", dtype="float32"):
     return {"size": size, "dtype": dtype, "device": device, "seconds": seconds, "gflops": 2 * size**3 / seconds / 1e9}
 
 
-def _onednn_state():
+def onednn_state():
     """Whether TensorFlow's oneDNN (MKL) kernels are on in this process, and what `TF_ENABLE_ONEDNN_OPTS` says.
 
     TensorFlow turns them on by default only on CPUs with AVX-512-class features; this is what it decided here.

@@ -1,6 +1,7 @@
 """`RESULTS.md` from a run's results (the dict that is also written to `results.json`)."""
 
 from benchmarks.markdown import fmt, percent, table
+from benchmarks.timing import median
 
 PIPELINE_TARGET = 0.05  # the input pipeline should cost less than this share of a step
 PEAK_TARGET = 0.5  # CycleGAN at 128 px and above should reach this fraction of the matmul peak
@@ -130,7 +131,7 @@ def xla_table(results):
         )
     headers = [
         "case",
-        "XLA_BY_DEFAULT key",
+        "family",
         "XLA on images/s",
         "XLA off images/s",
         "speed-up of XLA",
@@ -226,6 +227,107 @@ def _served(figures):
     return figures["images_per_s"]
 
 
+def latest_peer_rows(results):
+    """The peer rows, the latest one per (case, `TF_ENABLE_ONEDNN_OPTS`), in the order they first ran."""
+    latest = {}
+    for row in results.get("peer", []):
+        latest[(row["case"], row.get("onednn_opts"))] = row
+    return list(latest.values())
+
+
+def _ratio(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _mode(runner):
+    return {"kerasgen_xla": "XLA on", "kerasgen_no_xla": "XLA off"}.get(runner, "-")
+
+
+def _cpu_words(cpu):
+    flags = cpu.get("flags", [])
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    if "avx512_bf16" in flags:
+        simd += " with bf16"
+    return f"{cpu.get('model', '-')}, {simd}, {cpu.get('usable_cores', '-')} usable cores"
+
+
+def peer_table(results):
+    """Per configuration and oneDNN setting: s/step of kerasgen (XLA on, off) and the peer, and the ratios."""
+    from benchmarks.peer import goal_met, row_ratios
+
+    rows = []
+    for row in latest_peer_rows(results):
+        runners = row.get("runners", {})
+        medians = {runner: summary["median_s"] for runner, summary in runners.items()}
+        figures = row_ratios(row)
+        met = goal_met(figures, row["case"])
+        rows.append(
+            [
+                row["case"],
+                row.get("onednn", "-"),
+                *(medians.get(runner) for runner in ("kerasgen_xla", "kerasgen_no_xla", "peer")),
+                f"{_ratio(figures['peer_over_faster'])} ({_mode(figures['faster_mode'])})",
+                _ratio(figures["peer_over_xla"]),
+                _ratio(figures["peer_over_no_xla"]),
+                "-" if met is None else ("met" if met else "missed"),
+            ]
+        )
+    headers = [
+        "config",
+        "oneDNN",
+        "kerasgen XLA on s/step",
+        "kerasgen XLA off s/step",
+        "peer s/step",
+        "peer / kerasgen (faster mode)",
+        "peer / kerasgen XLA on",
+        "peer / kerasgen XLA off",
+        "goal",
+    ]
+    return table(headers, rows)
+
+
+def peer_section(results):
+    """The peer table with what its rows are: configurations, CPU, rounds."""
+    rows = latest_peer_rows(results)
+    parts = [
+        "\n## Peer: plain Keras CycleGAN\n\nThe same networks (kerasgen's builders) trained by the plain Keras train "
+        "step (`benchmarks/peer.py`: one persistent `tf.GradientTape`, least squares + cycle + identity losses, "
+        'four Adam optimizers, four `apply_gradients`, `compile(jit_compile="auto")`; no image pool, no loss '
+        "trackers), against kerasgen's `CycleGAN` with XLA on and off. In one process the three take turns in "
+        "short rounds (A, B, C, A, B, C, ...) after their warm-up steps and one untimed step each in turn, fed "
+        "by the same real pipeline; median seconds per step over all rounds. Ratios: in each round the peer's "
+        "time over kerasgen's, median over rounds (load that drifts between rounds cancels out); the faster mode "
+        "is the one with the larger ratio. A ratio above 1 means kerasgen is faster. Goal: kerasgen's faster "
+        "mode never slower than the peer, and at least 1.2x faster at `peer.digits`.\n\n",
+        peer_table(results),
+    ]
+    if rows:
+        parts.append("\n")
+        titles = {row["case"]: row.get("title", "") for row in rows}
+        parts += [f"- `{case}`: {title}.\n" for case, title in titles.items()]
+        for row in rows:
+            cpu = _cpu_words(row.get("cpu", {}))
+            resolved = row.get("peer_jit_compile")
+            load = [value for value in row.get("load_average") or [] if value is not None]
+            load_words = f"; load average {' -> '.join(f'{value:.1f}' for value in load)}" if load else ""
+            cpu_times = {
+                runner: median(summary["cpu_durations"])
+                for runner, summary in row.get("runners", {}).items()
+                if summary.get("cpu_durations")
+            }
+            cpu_words = (
+                "; CPU s/step " + ", ".join(f"{runner} {fmt(value)}" for runner, value in cpu_times.items())
+                if cpu_times
+                else ""
+            )
+            parts.append(
+                f"- `{row['case']}`, oneDNN {row.get('onednn', '-')}: {cpu}, {row.get('date', '-')}{load_words}; "
+                f"{row['warmup']} warm-up steps, then {row['rounds']} rounds of {row['steps_per_round']} timed steps "
+                f"per runner{cpu_words}; the peer's `jit_compile` resolved to {resolved}.\n"
+            )
+    return "".join(parts)
+
+
 def limits_section(results):
     """Bullets that read the numbers: XLA per case, pipeline share, fraction of peak, serving, `--help`."""
     bullets = []
@@ -284,7 +386,7 @@ def xla_slower(results, case, margin=0.05):
 
 
 def xla_recommendation(results):
-    """The `XLA_BY_DEFAULT` the measurements support: per family, XLA off only if it was more than 5% slower
+    """Per family, whether XLA was faster here: off only if it was more than 5% slower
     with both feeds in every case of that family (the photo-sized CycleGANs count for `cyclegan`)."""
     family_of = {**results.get("training_family", {})}
     family_of.update({case: "cyclegan" for case in cases_in(results) if case.startswith("cyclegan.")})
@@ -336,7 +438,11 @@ def render(results):
     parts.append(xla_table(results))
     recommended = xla_recommendation(results)
     if recommended:
-        parts.append(f"\nMeasured choice for `kerasgen.training.XLA_BY_DEFAULT`: `{recommended}`.\n")
+        parts.append(
+            f"\nXLA faster on this machine, per family: `{recommended}`. `kerasgen train` does not read this table: "
+            "a run of 500 steps or more times its own step both ways and keeps the faster "
+            "(`kerasgen.training.choose_xla`).\n"
+        )
     parts.append(
         "\n## Floating-point work per training step\n\nProfiler: TensorFlow's profiler on the graph of one "
         "`train_step` (no XLA; every op with registered statistics, before unused gradients are pruned). "
@@ -355,6 +461,8 @@ def render(results):
         "long on this machine are skipped.\n\n"
     )
     parts.append(serving_table(results))
+    if results.get("peer"):
+        parts.append(peer_section(results))
     cli = results.get("cli_help") or {}
     parts.append("\n## `kerasgen --help`\n\n")
     if "median_s" in cli:
@@ -371,22 +479,39 @@ def render(results):
     return "".join(parts)
 
 
+ROW_KEYS = ("training", "flops", "serving", "peer")
+
+
+def peer_only(part):
+    """True for the results of a run that measured peer rows and nothing else (`--only peer --no-serving`)."""
+    return bool(part.get("peer")) and not any(part.get(key) for key in ("training", "flops", "serving"))
+
+
 def merge(parts):
     """One results dict from several partial runs: rows are concatenated, other fields taken from the last run
-    that has them, the matmul peak is the highest, and an error line about a case measured later is dropped."""
+    that has them, the matmul peak is the highest, and an error line about a case measured later is dropped.
+
+    A run that measured only peer rows adds its rows and errors and nothing else: each peer row names its own
+    CPU, date and oneDNN setting, while the machine, the matmul peak and `kerasgen --help` of the report's
+    header belong to the runs of the other tables (possibly another machine).
+    """
     merged = {}
     for part in parts:
+        if peer_only(part):
+            merged["peer"] = merged.get("peer", []) + part["peer"]
+            continue
         for key, value in part.items():
-            if key in ("training", "flops", "serving"):
+            if key in ROW_KEYS:
                 merged[key] = merged.get(key, []) + value
             elif isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "matmul_peak":
                 merged[key] = {**merged[key], **value}
             elif key != "errors":
                 merged[key] = value
-    peaks = [part["matmul_peak"] for part in parts if part.get("matmul_peak", {}).get("gflops")]
+    peaks = [part["matmul_peak"] for part in parts if part.get("matmul_peak", {}).get("gflops") and not peer_only(part)]
     if peaks:
         merged["matmul_peak"] = max(peaks, key=lambda peak: peak["gflops"])
     measured = {row["case"] for key in ("training", "serving") for row in merged.get(key, []) if "error" not in row}
+    measured |= {row["case"] for row in merged.get("peer", []) if row.get("runners") and not row.get("errors")}
     errors = [error for part in parts for error in part.get("errors", [])]
     merged["errors"] = [error for error in errors if error.split(":")[0].split()[0] not in measured]
     return merged

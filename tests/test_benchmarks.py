@@ -111,3 +111,164 @@ def test_merge_concatenates_rows_keeps_the_highest_peak_and_drops_errors_later_m
     assert [row["case"] for row in merged["training"]] == ["gan", "cyclegan.256"]
     assert merged["matmul_peak"]["gflops"] == 120.0
     assert merged["errors"] == ["vae FLOPs: failed"]
+
+
+def test_peer_cases_are_selected_by_name_and_match_the_configurations():
+    from benchmarks import select_cases
+
+    selected, peers = select_cases(["peer"])
+    assert selected == [] and [case.name for case in peers] == ["peer.digits", "peer.128"]
+    digits, photo = peers
+    assert digits.base.batch_size == 8 and digits.base.data == {"source": "digits", "augment": False}
+    assert {key: digits.base.config[key] for key in ("image_shape", "generator_filters", "discriminator_filters")} == {
+        "image_shape": [32, 32, 1],
+        "generator_filters": 16,
+        "discriminator_filters": 32,
+    }
+    assert photo.base.batch_size == 1 and photo.base.data["source"] == "synthetic"
+    assert photo.base.config["image_shape"] == [128, 128, 3]
+    assert (photo.base.config["generator_filters"], photo.base.config["residual_blocks"]) == (64, 9)
+    assert photo.base.config["discriminator_filters"] == 64
+    selected, peers = select_cases(["gan", "peer.128"], quick=True)
+    assert [case.name for case in selected] == ["gan"] and [case.name for case in peers] == ["peer.128"]
+    assert peers[0].base.config["generator_filters"] == 8 and peers[0].rounds * peers[0].steps == 2
+    selected, peers = select_cases([])
+    assert len(selected) == len(cases.all_cases()) and len(peers) == 2
+    with pytest.raises(ValueError):
+        select_cases(["peer", "nope"])
+
+
+def test_peer_timing_helpers():
+    from benchmarks import peer
+
+    assert peer.per_round([1.0, 2.0, 3.0, 4.0, 5.0], 2) == [3.0, 7.0, 5.0]
+    # Round 2 ran under heavy load for everyone: paired by round it cancels out.
+    durations = {
+        "kerasgen_xla": [1.0, 1.0, 5.0, 5.0],
+        "kerasgen_no_xla": [2.0, 2.0, 10.0, 10.0],
+        "peer": [2.0, 2.0, 10.0, 10.0],
+    }
+    paired = peer.paired_ratios(durations, 2)
+    assert paired == {
+        "faster_mode": "kerasgen_xla",
+        "peer_over_faster": 2.0,
+        "peer_over_xla": 2.0,
+        "peer_over_no_xla": 1.0,
+    }
+    assert peer.paired_ratios({"peer": [1.0]}, 1)["faster_mode"] is None
+    row = {
+        "steps_per_round": 2,
+        "runners": {name: {"median_s": 9.0, "durations": values} for name, values in durations.items()},
+    }
+    assert peer.row_ratios(row) == paired
+    del row["runners"]["peer"]["durations"]
+    assert peer.row_ratios(row)["peer_over_faster"] == 1.0  # from the medians
+    assert peer.turns(["a", "b", "c"], 2) == [(0, "a"), (0, "b"), (0, "c"), (1, "a"), (1, "b"), (1, "c")]
+    figures = peer.ratios({"kerasgen_xla": 0.5, "kerasgen_no_xla": 0.4, "peer": 0.6})
+    assert figures["faster_mode"] == "kerasgen_no_xla"
+    assert figures["peer_over_faster"] == pytest.approx(1.5)
+    assert figures["peer_over_xla"] == pytest.approx(1.2)
+    assert peer.ratios({"peer": 0.6}) == {
+        "faster_mode": None,
+        "peer_over_faster": None,
+        "peer_over_xla": None,
+        "peer_over_no_xla": None,
+    }
+    assert peer.ratios({"kerasgen_xla": 0.5})["peer_over_faster"] is None
+    assert peer.goal_met({"peer_over_faster": 1.19}, "peer.digits") is False
+    assert peer.goal_met({"peer_over_faster": 1.2}, "peer.digits") is True
+    assert peer.goal_met({"peer_over_faster": 1.0}, "peer.128") is True
+    assert peer.goal_met({"peer_over_faster": 0.99}, "peer.128") is False
+    assert peer.goal_met({"peer_over_faster": None}, "peer.128") is None
+    assert peer.onednn_env({"TF_ENABLE_ONEDNN_OPTS": "0"}) == "0" and peer.onednn_env({}) == "unset"
+
+
+def _peer_row(onednn, xla, no_xla, peer_s, case="peer.digits"):
+    summary = lambda median: {"median_s": median, "steps": 3}  # noqa: E731
+    return {
+        "case": case,
+        "title": "32 px digits",
+        "onednn": f"{'on' if onednn == '1' else 'off'} (TF_ENABLE_ONEDNN_OPTS={onednn})",
+        "onednn_opts": onednn,
+        "warmup": 1,
+        "rounds": 2,
+        "steps_per_round": 3,
+        "peer_jit_compile": False,
+        "cpu": {"model": "Test CPU", "flags": ["avx2", "avx512f"], "usable_cores": 2},
+        "runners": {"kerasgen_xla": summary(xla), "kerasgen_no_xla": summary(no_xla), "peer": summary(peer_s)},
+        "errors": {},
+    }
+
+
+def test_peer_runs_merge_into_the_report_without_taking_its_header():
+    main = {
+        "machine": {"cpu": {"model": "Main CPU"}, "onednn": "off (TF_ENABLE_ONEDNN_OPTS=unset)"},
+        "matmul_peak": {"size": 64, "gflops": 100.0, "repeats": 2},
+        "training": [
+            {
+                "case": "gan",
+                "policy": "float32",
+                "jit": True,
+                "feed": "pipeline",
+                "median_s": 1.0,
+                "batch_size": 64,
+                "images_per_s": 64.0,
+            }
+        ],
+        "serving": [],
+        "cli_help": {"median_s": 0.3, "runs": [0.3], "command": "kerasgen --help"},
+        "errors": [],
+    }
+    onednn_on = {
+        "machine": {"cpu": {"model": "Other CPU"}},
+        "matmul_peak": {"size": 64, "gflops": 500.0},
+        "cli_help": {"median_s": 9.0},
+        "training": [],
+        "flops": [],
+        "serving": [],
+        "peer": [_peer_row("1", 0.30, 0.25, 0.40)],
+        "errors": ["peer.128 peer: MemoryError: no"],
+    }
+    onednn_off = {**onednn_on, "peer": [_peer_row("0", 0.50, 0.45, 0.40)], "errors": []}
+    merged = report.merge([main, onednn_on, onednn_off])
+    assert merged["machine"]["cpu"]["model"] == "Main CPU"
+    assert merged["matmul_peak"]["gflops"] == 100.0 and merged["cli_help"]["median_s"] == 0.3
+    assert [row["onednn_opts"] for row in merged["peer"]] == ["1", "0"]
+    assert merged["training"] == main["training"]
+    assert merged["errors"] == ["peer.128 peer: MemoryError: no"]
+    text = report.render(merged)
+    assert "## Peer: plain Keras CycleGAN" in text
+    assert (
+        "| peer.digits | on (TF_ENABLE_ONEDNN_OPTS=1) | 0.3 | 0.25 | 0.4 | 1.60x (XLA off) | 1.33x | 1.60x | met |"
+        in text
+    )
+    assert (
+        "| peer.digits | off (TF_ENABLE_ONEDNN_OPTS=0) | 0.5 | 0.45 | 0.4 | 0.89x (XLA off) | 0.80x | 0.89x |" in text
+    )
+    assert "Test CPU, AVX-512, 2 usable cores" in text
+    # A rerun of the same case and setting replaces the older row in the table.
+    again = report.merge([merged, {**onednn_on, "peer": [_peer_row("1", 0.2, 0.2, 0.4)], "errors": []}])
+    assert len(report.latest_peer_rows(again)) == 2 and "| 2.00x (XLA on) |" in report.render(again)
+
+
+def test_peer_builds_kerasgens_networks_and_takes_a_finite_train_step():
+    import numpy as np
+
+    from benchmarks import peer
+    from kerasgen.cyclegan import CycleGAN
+
+    config = {"image_shape": [16, 16, 1], "generator_filters": 4, "discriminator_filters": 4}
+    keras.utils.set_random_seed(0)
+    model = peer.build_peer(config)
+    reference = CycleGAN(**config)
+    ours = (model.generator_g, model.generator_f, model.discriminator_x, model.discriminator_y)
+    theirs = (reference.generator_a2b, reference.generator_b2a, reference.discriminator_a, reference.discriminator_b)
+    for mine, kerasgens in zip(ours, theirs, strict=True):
+        assert [tuple(w.shape) for w in mine.weights] == [tuple(w.shape) for w in kerasgens.weights]
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 2, 16, 16, 1), dtype=np.float32)
+    history = model.fit(tf.data.Dataset.from_tensors((images[0], images[1])), epochs=1, verbose=0)
+    logs = {key: values[-1] for key, values in history.history.items()}
+    assert set(logs) == {"g_loss", "f_loss", "cycle_loss", "dx_loss", "dy_loss"}
+    assert all(np.isfinite(value) for value in logs.values())
+    assert model.jit_compile is False  # "auto" on a CPU-only machine
