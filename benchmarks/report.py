@@ -439,9 +439,12 @@ def render(results):
     recommended = xla_recommendation(results)
     if recommended:
         parts.append(
-            f"\nXLA faster on this machine, per family: `{recommended}`. `kerasgen train` does not read this table: "
-            "a run of 500 steps or more times its own step both ways and keeps the faster "
-            "(`kerasgen.training.choose_xla`).\n"
+            f"\nXLA faster on this machine, per family: `{recommended}`. `kerasgen train` does not read this table, "
+            "because the answer changes with the CPU kind (the peer table below, with oneDNN on and off, has XLA "
+            "0.37-0.86x as fast for CycleGAN where this table has it 0.93-1.40x): a run of 500 steps or more "
+            "compiles its train step both ways, times both on its own batches in alternating rounds, keeps the "
+            "faster and records the two timings in its card (`kerasgen.training.choose_xla`); shorter runs train "
+            "without XLA.\n"
         )
     parts.append(
         "\n## Floating-point work per training step\n\nProfiler: TensorFlow's profiler on the graph of one "
