@@ -24,7 +24,7 @@ def classifier_folder(tmp_path_factory):
     training.train(
         "classifier",
         folder,
-        data_source="digits",
+        data="digits",
         epochs=1,
         batch_size=512,
         image_size=CLASSIFIER_SIDE,
