@@ -441,7 +441,7 @@ def render(results):
         parts.append(
             f"\nXLA faster on this machine, per family: `{recommended}`. `kerasgen train` does not read this table, "
             "because the answer changes with the CPU kind (the peer table below, with oneDNN on and off, has XLA "
-            "0.37-0.86x as fast for CycleGAN where this table has it 0.93-1.40x): a run of 500 steps or more "
+            "0.39-0.94x as fast for CycleGAN where this table has it 0.93-1.40x): a run of 500 steps or more "
             "compiles its train step both ways, times both on its own batches in alternating rounds, keeps the "
             "faster and records the two timings in its card (`kerasgen.training.choose_xla`); shorter runs train "
             "without XLA.\n"
