@@ -1,7 +1,6 @@
 """A deterministic autoencoder for images in [0, 1]."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -150,12 +149,6 @@ class AutoEncoder(FromPreset, keras.Model):
             reconstruction_loss=self.reconstruction_loss,
         )
         return config
-
-
-def serving_counterpart(model, count, seed=0):
-    """The Keras network `serving_default` computes (the model itself) and `count` random images for it."""
-    rng = np.random.default_rng(seed)
-    return model, rng.random((count, *model.image_shape), dtype=np.float32)
 
 
 def serving_functions(model):

@@ -146,12 +146,6 @@ def compile_for_training(model, recipe, jit_compile="auto"):
     return optimizer_recipe(model.optimizer)
 
 
-def serving_counterpart(model, count, seed=0):
-    """The Keras network `serving_default` computes (the model itself) and `count` random images for it."""
-    rng = np.random.default_rng(seed)
-    return model, rng.random((count, *model.image_shape), dtype=np.float32)
-
-
 def serving_functions(model):
     """What a SavedModel of a Classifier serves: `classify` (default) and `features`.
 

@@ -240,6 +240,15 @@ def serving_module(model):
     return module, signatures
 
 
+def model_on_random_images(model, count, seed=0):
+    """`serving_default`'s Keras counterpart for models that serve themselves on images (autoencoders,
+    classifiers): the model and `count` random images in [0, 1], for the serving benchmark."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return model, rng.random((count, *model.image_shape), dtype=np.float32)
+
+
 def spec(shape, dtype, name):
     """A `tf.TensorSpec` with a dynamic batch dimension: `[None, *shape]`."""
     import tensorflow as tf

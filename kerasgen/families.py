@@ -263,7 +263,7 @@ register(
         evaluate="kerasgen.evaluation:evaluate_autoencoder",
         serving="kerasgen.autoencoder:serving_functions",
         preview="kerasgen.imaging:reconstruction_rows",
-        serving_counterpart="kerasgen.autoencoder:serving_counterpart",
+        serving_counterpart="kerasgen.export:model_on_random_images",
         flops_passes=(("encoder", 0, 1), ("decoder", 0, 1)),
         benchmark_cases={"autoencoder": "autoencoder.mnist"},
     )
@@ -378,7 +378,7 @@ register(
         evaluate="kerasgen.evaluation:evaluate_classifier",
         serving="kerasgen.classifier:serving_functions",
         preview="kerasgen.imaging:by_predicted_class",
-        serving_counterpart="kerasgen.classifier:serving_counterpart",
+        serving_counterpart="kerasgen.export:model_on_random_images",
         labels="always",
         flops_passes=(("feature_network", 0, 1), ("output_layer", 0, 1)),
         benchmark_cases={"classifier": "classifier.mnist"},
