@@ -276,5 +276,5 @@ def test_digits_source_is_both_domains_with_labels():
 def test_a_digits_classifier_is_evaluated_per_domain(classifier_folder):
     figures = evaluation.evaluate(classifier_folder)
     assert set(figures["by_domain"]) == {"uci", "mnist"}
-    assert figures["heldout_images"] == sum(part["heldout_images"] for part in figures["by_domain"].values())
+    assert figures["test_images"] == sum(part["test_images"] for part in figures["by_domain"].values())
     assert 0 <= figures["accuracy"] <= 1
