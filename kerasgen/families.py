@@ -19,7 +19,7 @@ Example:
     >>> family.model_class()  # imports kerasgen.vae
     <class 'kerasgen.vae.VAE'>
     >>> families.for_class("VAE").headline
-    ('iwae_nll', 'NLL on the MNIST test set (nats)')
+    ('iwae_nll', 'NLL on the test set (nats)')
 """
 
 import dataclasses
