@@ -20,8 +20,11 @@ chosen on the test split.
   floor, the same distance from N training digits to the same N test digits
   (Frechet distances shrink as samples grow, so the floor uses as many);
   the classifier's mean confidence on samples and the share of each class;
-  for conditional GANs the share classified as the requested label; and the
-  Parzen-window log-likelihood of the test digits under the 10,000 samples,
+  for conditional GANs the share classified as the requested label and the
+  FID of each label's samples against the test digits of that class
+  ("intra-FID", Miyato and Koyama 2018), each beside its floor, which
+  catches a label whose samples collapsed into a pattern the classifier
+  still calls that digit; and the Parzen-window log-likelihood of the test digits under the 10,000 samples,
   its width chosen on the validation split (Goodfellow et al. 2014).
 * CycleGAN on digits: the share of test UCI digits whose A->B translation
   `classifier.mnist` assigns to the original label, the reverse direction
@@ -301,6 +304,38 @@ def matched_fid(generated_features, train_features, test_features, seed=SUBSET_S
     return fid, floor, count
 
 
+def label_fids(generated_features, requested, train_features, train_labels, test_features, test_labels):
+    """Matched FID and floor of each label: its samples, and its training digits, against its test digits.
+
+    The mean over labels is the "intra-FID" of Miyato and Koyama (2018). A
+    label whose samples collapsed into one pattern scores far above its
+    floor even when a classifier assigns every sample to the right class.
+
+    Args:
+        generated_features: features of the generated images.
+        requested: the label each generated image was asked for.
+        train_features, train_labels: training images' features and classes (the floors).
+        test_features, test_labels: test images' features and classes.
+
+    Returns:
+        `(fids, floors)`, one of each per label 0..max(test_labels).
+
+    Example:
+        >>> fids, floors = label_fids(features, requested, train_features, train_labels, test_features, labels)
+    """
+    requested, train_labels, test_labels = map(np.asarray, (requested, train_labels, test_labels))
+    fids, floors = [], []
+    for label in range(int(test_labels.max()) + 1):
+        fid, floor, _ = matched_fid(
+            generated_features[requested == label],
+            train_features[train_labels == label],
+            test_features[test_labels == label],
+        )
+        fids.append(fid)
+        floors.append(floor)
+    return np.array(fids), np.array(floors)
+
+
 def generate_batches(model, count, seed=0, batch_size=500):
     """`count` samples (labels cycling through the classes for a conditional GAN) as numpy, and their labels."""
     labels = np.arange(count) % model.num_classes if model.num_classes else None
@@ -317,7 +352,9 @@ def generate_batches(model, count, seed=0, batch_size=500):
     return np.concatenate(images), labels
 
 
-def gan_figures(model, classifier, train, validation, test, count=GENERATED_IMAGES, seed=0):
+def gan_figures(
+    model, classifier, train, validation, test, count=GENERATED_IMAGES, seed=0, train_labels=None, test_labels=None
+):
     """Sample quality of a GAN measured with a digit classifier, and Parzen log-likelihood.
 
     Args:
@@ -328,6 +365,8 @@ def gan_figures(model, classifier, train, validation, test, count=GENERATED_IMAG
         test: test images (every figure is measured on them).
         count: samples to generate (10,000 in Goodfellow et al. 2014).
         seed: seed of the samples.
+        train_labels, test_labels: classes of `train` and `test`; with them, a
+            conditional GAN also gets its per-label FIDs (`label_fids`).
 
     Example:
         >>> gan_figures(gan, kerasgen.zoo.load("classifier.mnist"), train, validation, test)["fid"]
@@ -341,9 +380,8 @@ def gan_figures(model, classifier, train, validation, test, count=GENERATED_IMAG
     probabilities = np.asarray(classifier.output_layer(generated_features))
     predicted = np.argmax(probabilities, axis=-1)
     fid_images = min(count, len(train), len(test))
-    fid, floor, fid_images = matched_fid(
-        generated_features, classifier.features(data.fixed_subset(train, fid_images)), classifier.features(test)
-    )
+    train_features, test_features = classifier.features(data.fixed_subset(train, fid_images)), classifier.features(test)
+    fid, floor, fid_images = matched_fid(generated_features, train_features, test_features)
     shares = np.bincount(predicted, minlength=classifier.num_classes) / count
     parzen, parzen_error, sigma = parzen_figures(generated, validation, test)
     figures = {
@@ -369,6 +407,28 @@ def gan_figures(model, classifier, train, validation, test, count=GENERATED_IMAG
     }
     if model.num_classes:
         figures["conditional_accuracy"] = round(float(np.mean(predicted == requested)), 4)
+    if model.num_classes and train_labels is not None and test_labels is not None:
+        subset_labels = data.fixed_subset(np.asarray(train_labels), fid_images)
+        per_label = [
+            np.bincount(labels, minlength=model.num_classes) for labels in (requested, subset_labels, test_labels)
+        ]
+        if min(counts.min() for counts in per_label) >= 2:  # a Frechet distance needs two images a set
+            fids, floors = label_fids(
+                generated_features, requested, train_features, subset_labels, test_features, test_labels
+            )
+            worst = int(np.argmax(fids / floors))
+            figures.update(
+                intra_fid=round(float(fids.mean()), 3),
+                intra_fid_floor=round(float(floors.mean()), 3),
+                label_fids=[round(float(fid), 3) for fid in fids],
+                label_fid_floors=[round(float(floor), 3) for floor in floors],
+                worst_label=worst,
+                worst_label_fid_to_floor_ratio=round(float(fids[worst] / floors[worst]), 2),
+            )
+            figures["definition"] += (
+                "; intra-FID (Miyato and Koyama 2018): mean over labels of the FID of the label's samples against the "
+                "test digits of that class, floor the same with as many training digits of the class"
+            )
     return figures
 
 
@@ -574,8 +634,9 @@ def evaluate_classifier(model, card_data, samples=None, test_images=None):
 def evaluate_gan(model, card_data, samples=None, test_images=None):
     """`gan_figures` measured with `MEASURING_CLASSIFIER`, Parzen's sigma chosen on the validation digits."""
     classifier = zoo.load(MEASURING_CLASSIFIER)
-    train, validation = load_split(card_data, "train"), load_split(card_data, "validation")
-    return gan_figures(model, classifier, train, validation, test_split(card_data, test_images)[0])
+    (train, train_labels), validation = load_split(card_data, "train", True), load_split(card_data, "validation")
+    test, test_labels = test_split(card_data, test_images)
+    return gan_figures(model, classifier, train, validation, test, train_labels=train_labels, test_labels=test_labels)
 
 
 def evaluate_cyclegan(model, card_data, samples=None, test_images=None):

@@ -130,6 +130,31 @@ def test_fid_floor_uses_as_many_digits_as_the_samples_and_real_digits_score_near
     assert used == 500 and smaller > fid and smaller_floor > 0
 
 
+def test_label_fids_single_out_a_label_collapsed_into_one_pattern():
+    from kerasgen import data
+
+    train, train_labels = data.load_mnist("train")
+    test, test_labels = data.load_mnist("test")
+    # A "model" that returns real training digits (disjoint from the floors' digits) of the requested class,
+    # except that every 6 it makes is the same 6, lightly blurred apart: a classifier would still call them 6s.
+    generated, requested = train[-3000:].astype(np.float32), train_labels[-3000:]
+    sixes = np.flatnonzero(requested == 6)
+    noise = np.random.default_rng(0).normal(0, 2, (len(sixes),) + generated.shape[1:])
+    generated[sixes] = generated[sixes[0]] + noise
+    fids, floors = evaluation.label_fids(
+        block_features(generated),
+        requested,
+        block_features(train[:3000]),
+        train_labels[:3000],
+        block_features(test),
+        test_labels,
+    )
+    ratios = fids / floors
+    assert len(fids) == 10 and np.all(floors > 0)
+    assert np.argmax(ratios) == 6 and ratios[6] > 10, ratios
+    assert np.all(np.delete(ratios, 6) < 3), ratios
+
+
 def test_gan_figures_with_a_tiny_gan_and_classifier():
     from kerasgen import data
     from kerasgen.classifier import Classifier
@@ -148,3 +173,40 @@ def test_gan_figures_with_a_tiny_gan_and_classifier():
     assert figures["fid"] > 0 and figures["fid_floor"] > 0 and np.isfinite(figures["parzen_log_likelihood"])
     assert figures["fid_images"] == 32 and figures["test_images"] == 32 and figures["validation_images"] == 24
     assert figures["parzen_sigma"] in [round(float(sigma), 4) for sigma in evaluation.PARZEN_SIGMAS]
+    assert "intra_fid" not in figures  # no labels given
+
+
+def test_conditional_gan_figures_carry_an_fid_per_label():
+    from kerasgen import data
+    from kerasgen.classifier import Classifier
+    from kerasgen.gan import GAN
+
+    keras.utils.set_random_seed(0)
+    gan = GAN(
+        image_shape=(16, 16, 1), latent_dim=4, num_classes=10, generator_filters=(8, 4), discriminator_filters=(4,)
+    )
+    classifier = Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
+    images, labels = data.load_images("mnist", "validation", 16)
+    images = data.to_unit_range(images)
+    train, validation, test = images[:400], images[400:450], images[450:750]
+    train_labels, test_labels = labels[:400], labels[450:750]
+    figures = evaluation.gan_figures(
+        gan, classifier, train, validation, test, count=300, train_labels=train_labels, test_labels=test_labels
+    )
+    assert len(figures["label_fids"]) == len(figures["label_fid_floors"]) == 10
+    assert min(figures["label_fids"]) > 0 and min(figures["label_fid_floors"]) > 0
+    assert figures["intra_fid"] == pytest.approx(np.mean(figures["label_fids"]), abs=1e-3)
+    ratios = np.array(figures["label_fids"]) / np.array(figures["label_fid_floors"])
+    assert figures["worst_label"] == int(np.argmax(ratios))
+    # Too few digits of some class for a Frechet distance: the per-label figures are left out, not guessed.
+    few = evaluation.gan_figures(
+        gan,
+        classifier,
+        train[:30],
+        validation,
+        test[:30],
+        count=10,  # one sample per label
+        train_labels=train_labels[:30],
+        test_labels=test_labels[:30],
+    )
+    assert "intra_fid" not in few and "fid" in few
