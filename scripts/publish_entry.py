@@ -11,6 +11,7 @@ Measure the entry afterwards so that its card carries figures:
 
 import argparse
 import json
+import os
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -25,6 +26,12 @@ def main():
     from kerasgen.files import write_atomically
 
     card = zoo.card(args.run_dir)
+    local = {key: value for key, value in card["config"].items() if isinstance(value, str) and os.path.isabs(value)}
+    if local:
+        raise SystemExit(
+            f"Error: the config names folders of this machine ({local}); an entry must load anywhere. "
+            "Retrain naming zoo entries instead, or edit the card's config if the entry holds the same network."
+        )
     model = zoo.load(args.run_dir)  # uncompiled, so the file it saves holds no optimizer state
     entry = ROOT / "zoo" / "entries" / args.name
     entry.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 import json
+import pathlib
 import re
 import shutil
 import subprocess
@@ -44,6 +45,10 @@ def test_registry_has_the_promised_entries():
     assert all(name.count(".") >= 1 and name.split(".")[0] in prefixes for name in ENTRY_NAMES)
 
 
+def local_path(value):
+    return pathlib.PurePosixPath(value).is_absolute() or pathlib.PureWindowsPath(value).is_absolute()
+
+
 @pytest.mark.parametrize("name", ENTRY_NAMES)
 def test_every_entry_loads_verified_and_gives_finite_output(name):
     card = zoo.card(name)
@@ -53,6 +58,8 @@ def test_every_entry_loads_verified_and_gives_finite_output(name):
     assert card["metrics"]["command"].startswith(f"kerasgen evaluate {name}")
     assert (zoo.ENTRIES / name / card["sample_grid"]).is_file()
     assert zoo.sha256(zoo.weights_path(name)) == card["weights"]["sha256"]
+    local_paths = [value for value in card["config"].values() if isinstance(value, str) and local_path(value)]
+    assert not local_paths, f"{name}: the config names folders of the machine that trained it: {local_paths}"
     model = zoo.load(name)
     images = np.random.default_rng(0).random((2, *card["config"]["image_shape"]), dtype=np.float32)
     if card["class"] == "Classifier":
