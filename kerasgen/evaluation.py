@@ -24,8 +24,9 @@ chosen on the test split.
   FID of each label's samples against the test digits of that class
   ("intra-FID", Miyato and Koyama 2018), each beside its floor, which
   catches a label whose samples collapsed into a pattern the classifier
-  still calls that digit; and the Parzen-window log-likelihood of the test digits under the 10,000 samples,
-  its width chosen on the validation split (Goodfellow et al. 2014).
+  still calls that digit; and the Parzen-window log-likelihood of the test
+  digits under the 10,000 samples, its width chosen on the validation split
+  (Goodfellow et al. 2014).
 * CycleGAN on digits: the share of test UCI digits whose A->B translation
   `classifier.mnist` assigns to the original label, the reverse direction
   judged by `classifier.uci`, each beside the same classifier on the
