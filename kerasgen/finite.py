@@ -40,8 +40,11 @@ def first_non_finite(model, optimizers=True):
         optimizers: also check the variables of the model's built optimizers
             (`optimizer`, `d_optimizer`, ...), named `ATTRIBUTE/PATH`.
 
-    The traced check is cached on the model, so repeated calls cost one fused
-    reduction each.
+    The first check of a model (loading, exporting) reads the variables
+    eagerly; from the second on (training), a traced check cached on the
+    model costs one fused reduction each. Tracing on every load would cost
+    more than it saves, and TensorFlow warns about retracing once a few
+    models have been loaded.
 
     Example:
         >>> bad = first_non_finite(model)
@@ -56,9 +59,12 @@ def first_non_finite(model, optimizers=True):
         checks = {}
         object.__setattr__(model, "_kerasgen_finite_checks", checks)
     if key not in checks:
-        checks[key] = _all_finite_function([variable for _, variable in named])
-    if bool(checks[key]()):
-        return None
+        checks[key] = None
+    else:
+        if checks[key] is None:
+            checks[key] = _all_finite_function([variable for _, variable in named])
+        if bool(checks[key]()):
+            return None
     import numpy as np
 
     for name, variable in named:

@@ -231,3 +231,20 @@ def test_only_top_level_name_is_kerasgen(tmp_path):
     for clashing in ("zoo", "cli"):
         found = subprocess.run([sys.executable, "-c", f"import {clashing}"], cwd=tmp_path, capture_output=True)
         assert found.returncode != 0, f"a top-level module {clashing!r} is importable"
+
+
+def test_non_finite_check_is_eager_first_then_traced_and_finds_the_variable(trained_folder):
+    from kerasgen.finite import first_non_finite
+
+    model = zoo.load(trained_folder)  # the load made the first, eager, check
+    assert first_non_finite(model) is None  # the second call traces the fused check
+    variable = model.variables[-1]
+    variable.assign(np.full(variable.shape, np.nan, dtype="float32"))
+    assert first_non_finite(model) == variable.path
+
+
+def test_loading_every_entry_prints_no_retracing_warning(tmp_path):
+    script = "import kerasgen\nfor name in kerasgen.zoo.list(): kerasgen.zoo.load(name)\nprint('loaded')"
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "loaded", result.stderr[-2000:]
+    assert "retracing" not in result.stderr, result.stderr[-2000:]
