@@ -58,13 +58,12 @@ def first_non_finite(model, optimizers=True):
     if checks is None:
         checks = {}
         object.__setattr__(model, "_kerasgen_finite_checks", checks)
-    if key not in checks:
-        checks[key] = None
-    else:
-        if checks[key] is None:
-            checks[key] = _all_finite_function([variable for _, variable in named])
+    if key in checks:  # a repeated check: one traced, fused reduction
+        checks[key] = checks[key] or _all_finite_function([variable for _, variable in named])
         if bool(checks[key]()):
             return None
+    else:  # a one-off check reads the variables eagerly below
+        checks[key] = None
     import numpy as np
 
     for name, variable in named:
