@@ -17,7 +17,13 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    packages=["kerasgen", "kerasgen.zoo", "kerasgen.cli"],
+    packages=[
+        "kerasgen",
+        *(f"kerasgen.{family}" for family in ("autoencoder", "vae", "gan", "classifier", "cyclegan")),
+        *(f"kerasgen.{machinery}" for machinery in ("data", "export", "training")),
+        "kerasgen.zoo",
+        "kerasgen.cli",
+    ],
     package_dir={"kerasgen": "kerasgen", "kerasgen.zoo": "zoo", "kerasgen.cli": "cli"},
     package_data={"kerasgen": ["assets/*"], "kerasgen.zoo": ["entries/*/*"]},
     install_requires=[

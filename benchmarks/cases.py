@@ -71,7 +71,7 @@ class Case:
     def compile(self, model, jit_compile):
         """Compile `model` for training as `kerasgen.training` does (a CycleGAN with a 1-epoch, 1000-step schedule)."""
         recipe = {"learning_rate": self.learning_rate, "epochs": 1, "steps_per_epoch": 1000}
-        self.family_spec.hook("compile")(model, recipe, jit_compile)
+        model.compile_for_recipe(recipe, jit_compile)
 
     def pipeline(self, batches):
         """The real `tf.data` training pipeline, holding at least `batches` batches."""

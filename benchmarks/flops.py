@@ -12,7 +12,7 @@ per image (a transposed one `2 * H_in * W_in * K_h * K_w * C_in * C_out`, a
 dense layer `2 * units_in * units_out`). A pass recorded on a gradient tape
 costs three times its forward work (forward, gradient to the inputs, gradient
 to the weights); a pass outside any tape once. How many passes a train step
-makes of each network is its family's `flops_passes` (`kerasgen.families`).
+makes of each network is its model class's `flops_passes` (`kerasgen.base.FamilyModel`).
 """
 
 BACKWARD_FACTOR = 3  # forward + gradient to the inputs + gradient to the weights
@@ -80,9 +80,7 @@ def analytic_train_flops(model, batch_size):
     Returns:
         A dict: `total` and, per network, its forward FLOPs per image.
     """
-    from kerasgen import families
-
-    passes = families.for_model(model).flops_passes
+    passes = type(model).flops_passes
     if not passes:
         raise ValueError(f"No pass count for {type(model).__name__}: its family has no flops_passes.")
     total, per_network = 0, {}

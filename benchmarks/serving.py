@@ -31,9 +31,7 @@ def keras_network_and_inputs(model, count, seed=0):
     latents; GAN: the (moving-average) generator on latents (and labels);
     CycleGAN: the A-to-B generator on images in [-1, 1].
     """
-    from kerasgen import families
-
-    return families.for_model(model).hook("serving_counterpart")(model, count, seed)
+    return model.serving_counterpart(count, seed)
 
 
 def _rows(inputs, count):

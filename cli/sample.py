@@ -47,7 +47,7 @@ def sample(name_or_dir, count, output, seed, manifold, labels, interpolate):
     if labels and max(labels) >= model.num_classes:
         raise click.BadParameter(f"classes go from 0 to {model.num_classes - 1}", param_hint="'--labels'")
     if manifold:
-        click.echo(f"Wrote {imaging.save_grid(imaging.latent_manifold(model, count), output, count, scale=1)}")
+        click.echo(f"Wrote {imaging.save_grid(model.manifold(count), output, count, scale=1)}")
     elif interpolate:
         rows = [
             model.interpolate(interpolate, seed=seed + row, label=row % max(1, model.num_classes))

@@ -185,10 +185,11 @@ class FamilyCommand(click.Command):
         click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
         if family.export_after_training and not no_export:
             export_folder(folder, export_base)
-        if family.closing_line:
-            line = family.hook("closing_line")(folder)
-            if line:
-                click.echo(line)
+        from kerasgen import zoo
+
+        line = zoo.load(folder).closing_line(zoo.card(folder))
+        if line:
+            click.echo(line)
         click.echo(f"Next: kerasgen evaluate {folder}  |  kerasgen sample {folder} -o grid.png")
 
 

@@ -1,7 +1,9 @@
 """kerasgen: AutoEncoder, VAE, GAN and CycleGAN as Keras 3 models, with a zoo.
 
-Importing `kerasgen` is cheap: the model classes (and TensorFlow with them)
-load on first use.
+A family lives in its own folder (`kerasgen.autoencoder`, `kerasgen.vae`,
+`kerasgen.gan`, `kerasgen.classifier`, `kerasgen.cyclegan`); its model class
+is reachable from there and from here. Importing `kerasgen` is cheap: the
+model classes (and TensorFlow with them) load on first use.
 
 Example:
     >>> import kerasgen
@@ -9,44 +11,45 @@ Example:
     >>> images = model.sample(16)
 """
 
-import contextlib
 import importlib
 
 __version__ = "0.1.0"
 
 _LAYERS = {
-    "Sampling": "kerasgen.vae",
-    "ImagePool": "kerasgen.cyclegan",
-    "ConstantThenLinearDecay": "kerasgen.cyclegan",
+    "Sampling": "kerasgen.vae.model",
+    "ImagePool": "kerasgen.cyclegan.pool",
+    "ConstantThenLinearDecay": "kerasgen.cyclegan.schedule",
     "ReflectionPadding2D": "kerasgen.networks",
+    "FamilyModel": "kerasgen.base",
 }
 _SUBMODULES = (
     "families",
     "data",
     "zoo",
     "evaluation",
+    "metrics",
     "imaging",
     "training",
     "networks",
     "errors",
-    "files",
-    "gan_losses",
     "export",
 )
+CODE_CLASSES = ("Lambda", "__lambda__")
+"""Keras objects in a `.keras` config that carry Python code; `load_model` refuses files that hold one."""
 
 
 def load_model(path, **kwargs):
-    """`keras.models.load_model` for `.keras` files holding kerasgen models, always with `safe_mode=True`.
+    """`keras.models.load_model` for `.keras` files holding kerasgen models, always in safe mode.
 
     Importing `kerasgen` does not import the model classes (to keep the CLI
     fast), so Keras could not find them by name; this registers them first.
-    Safe mode stays on even after `keras.config.enable_unsafe_deserialization()`:
-    a file with a `Lambda` layer (Python code that could do anything) is
-    refused before any of its code runs.
+    A file whose config holds a `Lambda` layer (Python code that could do
+    anything) is refused before Keras reads it, even after
+    `keras.config.enable_unsafe_deserialization()`; Keras then loads it with
+    `safe_mode=True`.
 
     Raises:
-        UserError: the file does not exist, is not a `.keras` file, or holds
-            code that safe mode refuses.
+        UserError: the file does not exist, is not a `.keras` file, or holds code.
 
     Example:
         >>> model.save("vae.keras")
@@ -63,31 +66,48 @@ def load_model(path, **kwargs):
         raise UserError(f"Model file {str(path)!r} does not exist.")
     if path.suffix != ".keras":
         raise UserError(f"{str(path)!r} is not a .keras file; kerasgen.load_model reads only the .keras format.")
+    code = _code_object(path)
+    if code:
+        raise UserError(
+            f"Refusing to load {str(path)!r} in safe mode: it holds a {code} layer (Python code that could do "
+            "anything). If you trust its source, use keras.models.load_model(path, safe_mode=False)."
+        )
     for module in sorted(set(_lazy().values())):
         importlib.import_module(module)
+    return keras.models.load_model(path, safe_mode=True, **kwargs)
+
+
+def _code_object(path):
+    """The class name of the first code-carrying object in a `.keras` file's config, or None."""
+    import json
+    import zipfile
+
+    from kerasgen.errors import UserError
+
     try:
-        # Keras lets a global enable_unsafe_deserialization() override safe_mode=True; this scope (thread-local,
-        # restored on exit) keeps it on. The test suite checks that Keras still honours it.
-        from keras.src.saving.serialization_lib import SafeModeScope
-    except ImportError:
-        SafeModeScope = contextlib.nullcontext
-    try:
-        with SafeModeScope(True):
-            return keras.models.load_model(path, safe_mode=True, **kwargs)
-    except ValueError as error:
-        if "safe_mode" not in str(error):
-            raise
-        first = str(error).splitlines()[0].split(". ")[0]
-        raise UserError(
-            f"Refusing to load {str(path)!r} in safe mode: {first}. If you trust its source, "
-            "use keras.models.load_model(path, safe_mode=False)."
-        ) from None
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise UserError(f"Cannot read {str(path)!r} as a .keras file ({error}).") from None
+    pending = [config]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") in CODE_CLASSES:
+                return item["class_name"]
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
 
 
 def _lazy():
     """Public class name -> module: every registered family's model class, and the layers they use."""
     families = importlib.import_module("kerasgen.families")
-    classes = {families.get(name).class_name: families.get(name).model.partition(":")[0] for name in families.names()}
+    classes = {}
+    for name in families.names():
+        module, _, class_name = families.get(name).model.partition(":")
+        classes[class_name] = module
     return {**classes, **_LAYERS}
 
 

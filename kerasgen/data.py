@@ -708,3 +708,23 @@ def _shard_by_data(dataset):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
+
+
+def card_split(card_data, split, with_labels=False):
+    """A split of the dataset a card was trained on, as float images in [0, 1] (and labels)."""
+    source = card_data["data"]["dataset"]
+    if not has_test_split(source):
+        raise UserError(
+            "evaluate needs a dataset with validation and test splits (mnist, uci, tfds:NAME); "
+            f"this model was trained on {source!r}."
+        )
+    images, labels = load_images(source, split, card_data["data"]["image_size"])
+    return (to_unit_range(images), labels) if with_labels else to_unit_range(images)
+
+
+def card_test_split(card_data, test_images=None):
+    """The card's test images and labels, or a fixed subset of `test_images` of them."""
+    test, labels = card_split(card_data, "test", with_labels=True)
+    if test_images is not None:
+        test, labels = fixed_subset(test, test_images, 0), fixed_subset(labels, test_images, 0)
+    return test, labels

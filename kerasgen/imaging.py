@@ -1,4 +1,12 @@
-"""Image grids as PNG files, and the previews each model family shows."""
+"""Pictures: image grids as PNG files, a model's preview of its own data, and translated image files.
+
+What a preview shows is the model's own business (`FamilyModel.preview`);
+this module only finds the real images it may need and writes the grid.
+
+Example:
+    >>> from kerasgen import imaging
+    >>> imaging.save_grid(kerasgen.zoo.load("vae.mnist").sample(64, seed=0), "grid.png")
+"""
 
 import io
 import math
@@ -52,105 +60,8 @@ def save_grid(images, path, columns=None, scale=2):
     return path
 
 
-def preview(model, count=64, seed=0, images=None):
-    """What a person wants to see of a model, as one batch for `save_grid`: its family's preview.
-
-    Samplers show `count` samples from a fixed seed (a conditional GAN a
-    column per class); an autoencoder pairs of rows, originals then their
-    reconstructions; a classifier a row per predicted class; a CycleGAN,
-    given `images=(images_a, images_b)`, `translation_rows`.
-
-    Returns:
-        `(images, columns)`.
-
-    Example:
-        >>> batch, columns = preview(kerasgen.zoo.load("vae.mnist"), 64, seed=0)
-    """
-    from kerasgen import families
-
-    return families.for_model(model).hook("preview")(model, count, seed, images)
-
-
-def sample_grid(model, count=64, seed=0, images=None):
-    """`count` samples from a fixed seed; a conditional model (`num_classes` > 0) gets a column per class."""
-    classes = getattr(model, "num_classes", 0)
-    if classes:  # a column per class, full rows
-        count = math.ceil(count / classes) * classes
-    return np.asarray(model.sample(count, seed=seed)), classes or None
-
-
-def reconstruction_rows(model, count=64, seed=0, images=None):
-    """Pairs of rows: `images`, then their reconstructions (`model.reconstruct`)."""
-    columns = max(1, math.ceil(math.sqrt(count)))
-    originals = np.asarray(images[: columns * max(1, count // (2 * columns))], dtype=np.float32)
-    reconstructions = np.asarray(model.reconstruct(originals))
-    rows = []
-    for start in range(0, len(originals), columns):
-        rows += [originals[start : start + columns], reconstructions[start : start + columns]]
-    return np.concatenate(rows), columns
-
-
-def by_predicted_class(model, count=64, seed=0, images=None, columns=8):
-    """A grid with one row per class holding up to `columns` of `images` the classifier assigns to it.
-
-    Returns:
-        `(images, columns)`; empty cells are black.
-    """
-    predicted = np.argmax(np.asarray(model(images, training=False)), axis=-1)  # not predict: no cross-worker step
-    cells = np.zeros((model.num_classes * columns, *images.shape[1:]), np.float32)
-    for label in range(model.num_classes):
-        chosen = images[predicted == label][:columns]
-        cells[label * columns : label * columns + len(chosen)] = chosen
-    return cells, columns
-
-
-def translation_rows(model, count=64, seed=0, images=None):
-    """Six rows: A, G(A), F(G(A)), then B, F(B), G(F(B)): inputs, translations, reconstructions.
-
-    Args:
-        images: `(images_a, images_b)`; as many columns as the shorter holds.
-
-    Returns:
-        `(images, columns)`.
-    """
-    images_a, images_b = images
-    count = min(len(images_a), len(images_b))
-    images_a, images_b = images_a[:count], images_b[:count]
-    as_b = model.translate(images_a, "a2b")
-    as_a = model.translate(images_b, "b2a")
-    rows = [images_a, as_b, model.translate(as_b, "b2a"), images_b, as_a, model.translate(as_a, "a2b")]
-    return np.concatenate([np.asarray(row, np.float32) for row in rows]), count
-
-
-def save_interpolation_strips(model, path, name_or_dir="NAME", rows=6, steps=10):
-    """Write `rows` latent interpolations of `steps` images each (a GAN's `interpolate`) to `path`.
-
-    Returns:
-        The card keys that describe the picture: `interpolation` and `interpolation_command`.
-    """
-    strips = [model.interpolate(steps, seed=row, label=row % max(1, model.num_classes)) for row in range(rows)]
-    save_grid(np.concatenate([np.asarray(strip) for strip in strips]), path, steps)
-    command = f"kerasgen sample {name_or_dir} --interpolate {steps} -n {rows} -o {path}"
-    return {"interpolation": pathlib.Path(path).name, "interpolation_command": command}
-
-
-def latent_manifold(model, steps=20):
-    """Decode a `steps` x `steps` grid of a 2-d latent space, spaced by Gaussian quantiles.
-
-    Example:
-        >>> save_grid(latent_manifold(kerasgen.zoo.load("vae2d.mnist")), "manifold.png", columns=20)
-    """
-    from statistics import NormalDist
-
-    if model.latent_dim != 2:
-        raise UserError(f"A latent manifold needs a 2-d latent space; this model's has {model.latent_dim}.")
-    quantiles = [NormalDist().inv_cdf((index + 0.5) / steps) for index in range(steps)]
-    latents = np.array([(x, y) for y in reversed(quantiles) for x in quantiles], dtype=np.float32)
-    return np.asarray(model.decode(latents))
-
-
 def save_preview(model, card_data, path, count=64, seed=0):
-    """Write `preview` of a loaded zoo entry or model folder to `path`, with images of its test split
+    """Write the `preview` of a loaded zoo entry or model folder to `path`, with images of its test split
     (a folder without one: its training images) where the preview shows real images.
 
     Example:
@@ -170,7 +81,7 @@ def save_preview(model, card_data, path, count=64, seed=0):
         split = "test" if data.has_test_split(source) else "all"
         images, _ = data.load_images(source, split, card_data["data"]["image_size"])
         images = data.to_unit_range(data.fixed_subset(images, 32 * 10))  # enough to fill a row per class
-    batch, columns = preview(model, count, seed, images)
+    batch, columns = model.preview(count, seed, images)
     return save_grid(batch, path, columns)
 
 

@@ -25,6 +25,8 @@ import math
 import keras
 from keras import ops
 
+from kerasgen.distribute import num_replicas
+
 ARCHITECTURES = ("dense", "conv")
 # dtype of every network's last layer, whatever the global policy: outputs and the losses on them stay float32.
 OUTPUT_DTYPE = "float32"
@@ -322,3 +324,16 @@ def build_patchgan_discriminator(image_shape, filters=64, layers=None, name="pat
         x = keras.layers.LeakyReLU(0.2)(_instance_norm(x))
     scores = _conv(keras.layers.ZeroPadding2D(1)(x), 1, 4, padding="valid", bias=True, dtype=OUTPUT_DTYPE)
     return keras.Model(images, scores, name=name)
+
+
+def synchronize_batch_norm(network):
+    """Under a strategy with several replicas, batch normalization uses global-batch statistics.
+
+    With one replica nothing changes (Keras's synchronized moments are computed
+    by a different formula, which would change the numbers slightly).
+    """
+    if network is None or num_replicas() == 1:
+        return
+    for layer in network.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True

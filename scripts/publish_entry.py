@@ -22,7 +22,7 @@ def main():
     parser.add_argument("run_dir", type=pathlib.Path)
     parser.add_argument("name", help="family.tag, e.g. vae.mnist")
     args = parser.parse_args()
-    from kerasgen import families, imaging, zoo
+    from kerasgen import imaging, zoo
     from kerasgen.files import write_atomically
 
     card = zoo.card(args.run_dir)
@@ -42,9 +42,7 @@ def main():
     grid = f"zoo/entries/{args.name}/samples.png"
     card.update(sample_grid="samples.png", sample_grid_command=f"kerasgen sample {args.name} -n 64 -o {grid}")
     imaging.save_preview(model, card, ROOT / grid)
-    extra_pictures = families.for_class(card["class"]).extra_pictures
-    if extra_pictures:
-        card.update(families.resolve(extra_pictures)(model, f"zoo/entries/{args.name}/interpolation.png", args.name))
+    card.update(model.extra_pictures(f"zoo/entries/{args.name}", args.name))
     write_atomically(entry / "card.json", json.dumps(card, indent=2) + "\n")
     print(f"Published {args.name}; now run: kerasgen evaluate {args.name} --update-card")
 

@@ -490,7 +490,7 @@ def test_saving_weights_without_space_is_a_one_line_user_error(tmp_path):
 
 
 def test_export_without_space_keeps_the_old_version(tmp_path, monkeypatch):
-    from kerasgen import export
+    from kerasgen.export import savedmodel
 
     version = tmp_path / "served" / "classifier.uci" / "1"
     version.mkdir(parents=True)
@@ -501,7 +501,7 @@ def test_export_without_space_keeps_the_old_version(tmp_path, monkeypatch):
         (pathlib.Path(path) / "saved_model.pb").write_bytes(b"half")
         no_space()
 
-    monkeypatch.setattr(export, "_save", save_then_fill_the_disk)
+    monkeypatch.setattr(savedmodel, "_save", save_then_fill_the_disk)
     result = invoke("export", "classifier.uci", "--base", tmp_path / "served", "--version", "1", "--overwrite")
     assert_one_line_error(result, "No space left on device")
     assert snapshot(tmp_path) == before and os.listdir(version.parent) == ["1"]

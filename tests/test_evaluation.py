@@ -3,9 +3,12 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from kerasgen import evaluation
+from kerasgen import metrics
 from kerasgen.autoencoder import AutoEncoder
+from kerasgen.autoencoder.figures import reconstruction_figures
+from kerasgen.gan.figures import gan_figures
 from kerasgen.vae import VAE
+from kerasgen.vae import figures as vae_figures_module
 
 EPOCHS = 60
 
@@ -36,30 +39,30 @@ def exact_nll(model, targets):
 
 def test_importance_weighted_nll_matches_numerical_integration(one_d_vae):
     model, images = one_d_vae
-    exact = exact_nll(model, evaluation.binarize(images)).mean()
-    figures = evaluation.vae_figures(model, images, samples=2000, batch_size=3, chunk_size=300)
+    exact = exact_nll(model, vae_figures_module.binarize(images)).mean()
+    figures = vae_figures_module.vae_figures(model, images, samples=2000, batch_size=3, chunk_size=300)
     assert figures["iwae_nll"] == pytest.approx(exact, abs=0.2)
     assert figures["negative_elbo"] > exact - 0.05
-    one_sample = evaluation.vae_figures(model, images, samples=1)
+    one_sample = vae_figures_module.vae_figures(model, images, samples=1)
     assert one_sample["iwae_nll"] == pytest.approx(one_sample["negative_elbo"], abs=0.01)
 
 
 def test_importance_samples_in_chunks_agree_with_one_pass(one_d_vae):
     model, images = one_d_vae
-    whole = evaluation.vae_figures(model, images, samples=60, batch_size=6, chunk_size=60)
+    whole = vae_figures_module.vae_figures(model, images, samples=60, batch_size=6, chunk_size=60)
     for chunk_size in (7, 30):  # 8 passes, the last of 4 samples; 2 passes
-        chunked = evaluation.vae_figures(model, images, samples=60, batch_size=6, chunk_size=chunk_size)
+        chunked = vae_figures_module.vae_figures(model, images, samples=60, batch_size=6, chunk_size=chunk_size)
         assert chunked["iwae_nll"] == pytest.approx(whole["iwae_nll"], abs=0.011)
         assert chunked["negative_elbo"] == pytest.approx(whole["negative_elbo"], abs=0.011)
     assert whole["importance_samples"] == 60 and whole["test_images"] == 6
     with pytest.raises(ValueError, match="chunk_size"):
-        evaluation.vae_figures(model, images, chunk_size=0)
+        vae_figures_module.vae_figures(model, images, chunk_size=0)
 
 
 def test_autoencoder_figures_compare_with_pca(batch16):
     keras.utils.set_random_seed(0)
     model = AutoEncoder(image_shape=(16, 16, 1), latent_dim=3, hidden_units=(16,))
-    figures = evaluation.autoencoder_figures(model, batch16, batch16)
+    figures = reconstruction_figures(model, batch16, batch16)
     expected = np.mean(np.sum((batch16 - model.predict(batch16, verbose=0)) ** 2, axis=(1, 2, 3)))
     assert figures["squared_error"] == pytest.approx(expected, abs=1e-3)
     assert 0 <= figures["pca_squared_error"] < figures["squared_error"]
@@ -68,9 +71,9 @@ def test_autoencoder_figures_compare_with_pca(batch16):
 
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise():
     features = np.random.default_rng(0).normal(size=(2000, 16)) @ np.random.default_rng(1).normal(size=(16, 16))
-    assert abs(evaluation.frechet_distance(features, features)) < 1e-6
+    assert abs(metrics.frechet_distance(features, features)) < 1e-6
     noise = np.random.default_rng(2).normal(size=features.shape)
-    distances = [evaluation.frechet_distance(features, features + scale * noise) for scale in (0.1, 0.5, 1.0, 2.0)]
+    distances = [metrics.frechet_distance(features, features + scale * noise) for scale in (0.1, 0.5, 1.0, 2.0)]
     assert distances[0] > 1e-3 and all(a < b for a, b in zip(distances, distances[1:], strict=False))
 
 
@@ -79,7 +82,7 @@ def test_frechet_distance_matches_closed_form_for_diagonal_gaussians():
     a = rng.normal(0.0, 1.0, size=(200_000, 2))
     b = rng.normal(1.0, 2.0, size=(200_000, 2))
     # |mu_a - mu_b|^2 + sum (s_a - s_b)^2 = 2 * 1 + 2 * 1
-    assert abs(evaluation.frechet_distance(a, b) - 4.0) < 0.05
+    assert abs(metrics.frechet_distance(a, b) - 4.0) < 0.05
 
 
 def test_parzen_window_matches_a_direct_gaussian_mixture():
@@ -88,7 +91,7 @@ def test_parzen_window_matches_a_direct_gaussian_mixture():
     sigma = 0.3
     log_kernels = -np.sum((targets[:, None] - samples[None]) ** 2, axis=-1) / (2 * sigma**2)
     expected = logsumexp(log_kernels, axis=1) - np.log(50) - 2.5 * np.log(2 * np.pi * sigma**2)
-    actual = evaluation.parzen_log_likelihoods(samples, targets, [sigma], batch_size=3)[0]
+    actual = metrics.parzen_log_likelihoods(samples, targets, [sigma], batch_size=3)[0]
     np.testing.assert_allclose(actual, expected, rtol=1e-9)
 
 
@@ -102,12 +105,12 @@ def test_parzen_protocol_chooses_sigma_on_validation_and_measures_test():
         return logsumexp(log_kernels, axis=1) - np.log(50) - 2.5 * np.log(2 * np.pi * sigma**2)
 
     best = max(sigmas, key=lambda sigma: direct(validation, sigma).mean())
-    mean, error, sigma = evaluation.parzen_figures(samples, validation, test, sigmas)
+    mean, error, sigma = metrics.parzen_figures(samples, validation, test, sigmas)
     assert sigma == best
     assert mean == pytest.approx(direct(test, best).mean(), rel=1e-9)
     assert error == pytest.approx(direct(test, best).std() / 3, rel=1e-9)
     # The test digits never choose: far-off test points leave sigma as the validation digits chose it.
-    assert evaluation.parzen_figures(samples, validation, test + 5, sigmas)[2] == best
+    assert metrics.parzen_figures(samples, validation, test + 5, sigmas)[2] == best
 
 
 def block_features(images):
@@ -122,11 +125,11 @@ def test_fid_floor_uses_as_many_digits_as_the_samples_and_real_digits_score_near
     test, _ = data.load_mnist("test")
     count = 2000
     copied = block_features(train[-count:])  # a "model" that returns real training digits, disjoint from the floor's
-    fid, floor, used = evaluation.matched_fid(copied, block_features(train[:count]), block_features(test))
+    fid, floor, used = metrics.matched_fid(copied, block_features(train[:count]), block_features(test))
     assert used == count
     assert 0.5 < fid / floor < 2, (fid, floor)  # near the floor ...
-    assert fid > 0.01 and evaluation.frechet_distance(copied, copied) < 1e-9  # ... not near zero
-    smaller, smaller_floor, used = evaluation.matched_fid(copied[:500], block_features(train), block_features(test))
+    assert fid > 0.01 and metrics.frechet_distance(copied, copied) < 1e-9  # ... not near zero
+    smaller, smaller_floor, used = metrics.matched_fid(copied[:500], block_features(train), block_features(test))
     assert used == 500 and smaller > fid and smaller_floor > 0
 
 
@@ -141,7 +144,7 @@ def test_label_fids_single_out_a_label_collapsed_into_one_pattern():
     sixes = np.flatnonzero(requested == 6)
     noise = np.random.default_rng(0).normal(0, 2, (len(sixes),) + generated.shape[1:])
     generated[sixes] = generated[sixes[0]] + noise
-    fids, floors = evaluation.label_fids(
+    fids, floors = metrics.label_fids(
         block_features(generated),
         requested,
         block_features(train[:3000]),
@@ -167,12 +170,12 @@ def test_gan_figures_with_a_tiny_gan_and_classifier():
     classifier = Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
     images = data.to_unit_range(data.load_images("mnist", "validation", 16)[0][:120])
     train, validation, test = images[:64], images[64:88], images[88:]
-    figures = evaluation.gan_figures(gan, classifier, train, validation, test, count=40)
+    figures = gan_figures(gan, classifier, train, validation, test, count=40)
     assert len(figures["class_shares"]) == 10 and abs(sum(figures["class_shares"]) - 1) < 1e-3
     assert 0.1 <= figures["mean_confidence"] <= 1 and 0 <= figures["conditional_accuracy"] <= 1
     assert figures["fid"] > 0 and figures["fid_floor"] > 0 and np.isfinite(figures["parzen_log_likelihood"])
     assert figures["fid_images"] == 32 and figures["test_images"] == 32 and figures["validation_images"] == 24
-    assert figures["parzen_sigma"] in [round(float(sigma), 4) for sigma in evaluation.PARZEN_SIGMAS]
+    assert figures["parzen_sigma"] in [round(float(sigma), 4) for sigma in metrics.PARZEN_SIGMAS]
     assert "intra_fid" not in figures  # no labels given
 
 
@@ -190,7 +193,7 @@ def test_conditional_gan_figures_carry_an_fid_per_label():
     images = data.to_unit_range(images)
     train, validation, test = images[:400], images[400:450], images[450:750]
     train_labels, test_labels = labels[:400], labels[450:750]
-    figures = evaluation.gan_figures(
+    figures = gan_figures(
         gan, classifier, train, validation, test, count=300, train_labels=train_labels, test_labels=test_labels
     )
     assert len(figures["label_fids"]) == len(figures["label_fid_floors"]) == 10
@@ -199,7 +202,7 @@ def test_conditional_gan_figures_carry_an_fid_per_label():
     ratios = np.array(figures["label_fids"]) / np.array(figures["label_fid_floors"])
     assert figures["worst_label"] == int(np.argmax(ratios))
     # Too few digits of some class for a Frechet distance: the per-label figures are left out, not guessed.
-    few = evaluation.gan_figures(
+    few = gan_figures(
         gan,
         classifier,
         train[:30],

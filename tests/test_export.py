@@ -30,6 +30,9 @@ from kerasgen import export as exporting
 from kerasgen import zoo
 from kerasgen.cli import cli
 from kerasgen.errors import UserError
+from kerasgen.export.image_guard import declared_size
+from kerasgen.export.signatures import translators
+from kerasgen.export.tf_serving import _quoted
 
 ENTRY_NAMES = zoo.list()
 TINY = ("autoencoder", "vae", "gan", "cgan", "cyclegan", "cyclegan_rgb", "classifier")
@@ -550,12 +553,12 @@ def test_declared_size_reads_every_format_from_its_header():
         images.append(buffer.getvalue())
     assert {data[12:16] for data in images[-3:] + images[5:6]} >= {b"VP8 ", b"VP8L", b"VP8X"}
     for data in images:
-        known, width, height = exporting.declared_size(tf.constant(data))
+        known, width, height = declared_size(tf.constant(data))
         assert (bool(known), int(width), int(height)) == (True, 30, 20), data[:16]
         assert tf.io.decode_image(data, expand_animations=False).shape[:2] == (20, 30)
     jpeg_xl = b"\xff\x0a" + bytes(30)  # TensorFlow decodes JPEG XL, whose size is not read: refused as unknown
     for data in (b"not an image", b"", b"\x89PNG", jpeg_xl):
-        assert not bool(exporting.declared_size(tf.constant(data))[0])
+        assert not bool(declared_size(tf.constant(data))[0])
 
 
 def test_the_pixel_limit_is_read_at_export_and_baked_in(monkeypatch):
@@ -563,7 +566,7 @@ def test_the_pixel_limit_is_read_at_export_and_baked_in(monkeypatch):
 
     model = build_tiny("cyclegan")
     monkeypatch.setattr(kerasgen_data, "MAX_IMAGE_PIXELS", 300)
-    _, _, translate_png = exporting.translators(model.generator_a2b, model.image_shape)
+    _, _, translate_png = translators(model.generator_a2b, model.image_shape)
     monkeypatch.undo()
     ok, over = encoded(np.zeros((15, 20), np.uint8), "L"), encoded(np.zeros((16, 19), np.uint8), "L")
     assert translate_png(tf.constant([ok]))["png_bytes"].shape == (1,)
@@ -871,7 +874,7 @@ def test_serving_config_names_every_exported_model_and_nothing_else(small, tmp_p
 
 
 def test_serving_config_quotes_paths():
-    assert exporting._quoted('a"b\\c') == '"a\\"b\\\\c"'
+    assert _quoted('a"b\\c') == '"a\\"b\\\\c"'
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from conftest import assert_close
 
-from kerasgen import gan_losses
 from kerasgen.gan import GAN
+from kerasgen.gan import losses as gan_losses
 
 TINY = {"image_shape": (16, 16, 1), "latent_dim": 4, "generator_filters": (8, 4), "discriminator_filters": (4, 8)}
 
@@ -27,7 +27,7 @@ def digits(count):
 @pytest.mark.parametrize("loss", gan_losses.LOSSES)
 def test_one_fit_step_per_loss(loss):
     model = compiled(loss=loss)
-    images, _ = digits(model.real_images_per_step(4))
+    images, _ = digits(model.images_per_step(4))
     history = model.fit(images, batch_size=len(images), epochs=1, verbose=0).history
     assert {"d_loss", "g_loss", "gradient_penalty"} <= set(history)
     accuracies = {"d_real_accuracy", "d_fake_accuracy"}
@@ -40,11 +40,11 @@ def test_one_fit_step_per_loss(loss):
 def test_d_steps_makes_k_discriminator_updates_per_generator_update():
     model = compiled(d_steps=3)
     images, _ = digits(24)
-    assert model.real_images_per_step(4) == 12
+    assert model.images_per_step(4) == 12
     model.fit(images, batch_size=12, epochs=1, verbose=0)
     assert model.g_optimizer.iterations.numpy() == 2
     assert model.d_optimizer.iterations.numpy() == 6
-    with pytest.raises(ValueError, match="real_images_per_step"):
+    with pytest.raises(ValueError, match="images_per_step"):
         model.train_step(images[:2])  # fewer images than updates
 
 
@@ -67,7 +67,7 @@ def test_each_discriminator_update_takes_a_fresh_real_minibatch(num_classes):
     keras.utils.set_random_seed(0)
     model = RecordingGAN(**TINY, d_steps=3, num_classes=num_classes)
     model.compile(run_eagerly=True)
-    images, labels = digits(model.real_images_per_step(4))
+    images, labels = digits(model.images_per_step(4))
     RecordingGAN.seen.clear()
     model.fit(images, labels if num_classes else None, batch_size=12, epochs=1, shuffle=False, verbose=0)
     kinds = [kind for kind, *_ in RecordingGAN.seen]

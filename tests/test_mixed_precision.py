@@ -13,7 +13,6 @@ import pytest
 from conftest import tiny_config
 
 from kerasgen import data, training
-from kerasgen.gan import compile_for_training as compile_gan
 
 TINY_GAN = {"image_shape": (16, 16, 1), "latent_dim": 4, "generator_filters": (8, 4), "discriminator_filters": (4, 8)}
 TINY_CYCLEGAN = {
@@ -176,7 +175,7 @@ def test_checkpoint_restores_the_loss_scale_state_exactly(policy, tmp_path):
     from kerasgen.gan import GAN
 
     gan = GAN(**TINY_GAN)
-    compile_gan(gan, {"learning_rate": 1e-3}, jit_compile=False)
+    gan.compile_for_recipe({"learning_rate": 1e-3}, jit_compile=False)
     for optimizer, scale, counter, iterations in ((gan.d_optimizer, 256.0, 7, 40), (gan.g_optimizer, 512.0, 3, 41)):
         optimizer.dynamic_scale.assign(scale)
         optimizer.step_counter.assign(counter)
@@ -184,7 +183,7 @@ def test_checkpoint_restores_the_loss_scale_state_exactly(policy, tmp_path):
         optimizer.inner_optimizer.variables[-1].assign(np.full(optimizer.inner_optimizer.variables[-1].shape, 0.5))
     training.save_training_state(gan, tmp_path / "checkpoint.npz", {"step": 41})
     restored = GAN(**TINY_GAN)
-    compile_gan(restored, {"learning_rate": 1e-3}, jit_compile=False)
+    restored.compile_for_recipe({"learning_rate": 1e-3}, jit_compile=False)
     assert training.restore_training_state(restored, tmp_path / "checkpoint.npz") == {"step": 41}
     saved, loaded = training.state_variables(gan), training.state_variables(restored)
     assert saved.keys() == loaded.keys() and any(key.startswith("g_optimizer/") for key in saved)

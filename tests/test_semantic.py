@@ -9,7 +9,9 @@ import pytest
 from conftest import assert_close
 
 from kerasgen import data, evaluation, training, zoo
-from kerasgen.cyclegan import CycleGAN, resize_matrix
+from kerasgen.cyclegan import CycleGAN
+from kerasgen.cyclegan import figures as cyclegan_figures_module
+from kerasgen.cyclegan.semantic import resize_matrix
 from kerasgen.errors import UserError
 
 TINY = {"generator_filters": 4, "residual_blocks": 1, "discriminator_filters": 4, "pool_size": 3, "seed": 0}
@@ -64,7 +66,9 @@ def test_semantic_loss_is_eq_4_with_pseudo_labels_of_the_untranslated_images(cla
     fake_a = (np.asarray(model.generator_b2a(images_b * 2 - 1)) + 1) / 2
 
     def probabilities(images):  # the evaluation's own resize (tf.image.resize, antialiased), not the step's
-        return np.asarray(classifier.predict(evaluation.resized(images, classifier.image_shape), verbose=0))
+        return np.asarray(
+            classifier.predict(cyclegan_figures_module.resized(images, classifier.image_shape), verbose=0)
+        )
 
     labels_a, labels_b = np.argmax(probabilities(images_a), -1), np.argmax(probabilities(images_b), -1)
     expected = cross_entropy(probabilities(fake_b), labels_a) + cross_entropy(probabilities(fake_a), labels_b)
@@ -169,10 +173,14 @@ def test_evaluation_refuses_a_judge_that_was_the_semantic_classifier(classifier_
     for judge in ("classifier.uci", str(copy_of_entry("classifier.mnist", tmp_path / "copy"))):
         model = CycleGAN(image_shape=(16, 16, 1), semantic_classifier=judge, **TINY)
         with pytest.raises(UserError, match="semantic classifier.*not a figure"):
-            evaluation.cyclegan_figures(model, card_data)
+            cyclegan_figures_module.cyclegan_figures(model, card_data)
     # Weight 0: the classifier never entered the loss, so it may judge.
-    evaluation.check_judges(CycleGAN(image_shape=(16, 16, 1), semantic_classifier="classifier.uci", lambda_semantic=0))
-    evaluation.check_judges(CycleGAN(image_shape=(16, 16, 1), semantic_classifier=str(classifier_folder), **TINY))
+    cyclegan_figures_module.check_judges(
+        CycleGAN(image_shape=(16, 16, 1), semantic_classifier="classifier.uci", lambda_semantic=0)
+    )
+    cyclegan_figures_module.check_judges(
+        CycleGAN(image_shape=(16, 16, 1), semantic_classifier=str(classifier_folder), **TINY)
+    )
 
 
 def test_kerasgen_train_cyclegan_with_the_term_prints_the_summary_line(classifier_folder, tmp_path, monkeypatch):
@@ -206,11 +214,14 @@ def test_summary_line_format():
         "a2b_cycle_error": 0.0331,
         "b2a_cycle_error": 0.0296,
     }
-    assert evaluation.summary_line(figures) == (
+    assert cyclegan_figures_module.summary_line(figures) == (
         "UCI->MNIST labels kept 0.94 (untranslated 0.74); MNIST->UCI 0.81 (untranslated 0.33); "
         "cycle errors 0.033 / 0.030"
     )
-    assert evaluation.summary_line({"a2b_cycle_error": 0.1, "b2a_cycle_error": 0.2}) == "Cycle errors 0.100 / 0.200"
+    assert (
+        cyclegan_figures_module.summary_line({"a2b_cycle_error": 0.1, "b2a_cycle_error": 0.2})
+        == "Cycle errors 0.100 / 0.200"
+    )
 
 
 @pytest.mark.parametrize("options", [{"lambda_semantic": 0.0}, {"semantic_classifier": None}])

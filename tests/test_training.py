@@ -81,11 +81,10 @@ def test_run_checkpoint_holds_both_optimizers_states_and_the_counters(batch16, t
 def tiny_autoencoder(batch16):
     from kerasgen import data
     from kerasgen.autoencoder import AutoEncoder
-    from kerasgen.training import compile_with_adam
 
     keras.utils.set_random_seed(0)
     model = AutoEncoder(image_shape=(16, 16, 1), latent_dim=2, architecture="dense", hidden_units=(8,))
-    compile_with_adam(model, {"learning_rate": 1e-3}, jit_compile=False)
+    model.compile_for_recipe({"learning_rate": 1e-3}, jit_compile=False)
     return model, data.make_dataset(np.concatenate([batch16] * 4), 8, epochs=3)
 
 
@@ -107,7 +106,7 @@ def test_a_long_run_keeps_the_faster_of_xla_and_no_xla(batch16, monkeypatch, xla
 
     model, dataset = tiny_autoencoder(batch16)
     seconds = {"xla": 0.1, "no_xla": 0.2} if xla_faster else {"xla": 0.3, "no_xla": 0.2}
-    monkeypatch.setattr(training, "time_train_step", lambda model, dataset: seconds)
+    monkeypatch.setattr(training.xla, "time_train_step", lambda model, dataset: seconds)
     record = training.choose_xla(model, None, lambda: dataset, steps_left=training.XLA_TRIAL_MIN_STEPS)
     assert record == {"jit_compile": xla_faster, "chosen_by": "measured", "seconds_per_step": seconds}
     assert model.jit_compile is xla_faster
@@ -118,7 +117,7 @@ def test_xla_choice_without_a_trial(batch16, monkeypatch):
     from kerasgen import training
 
     model, dataset = tiny_autoencoder(batch16)
-    monkeypatch.setattr(training, "time_train_step", lambda model, dataset: pytest.fail("timed without need"))
+    monkeypatch.setattr(training.xla, "time_train_step", lambda model, dataset: pytest.fail("timed without need"))
     long_run = training.XLA_TRIAL_MIN_STEPS
     assert training.choose_xla(model, True, lambda: dataset, long_run)["chosen_by"] == "option"
     assert model.jit_compile is True

@@ -12,12 +12,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHECK = """
 import json, pathlib, sys
 import kerasgen
-from kerasgen import data, evaluation, zoo
+from kerasgen import zoo
 
 assert pathlib.Path(kerasgen.__file__).is_relative_to(sys.prefix), kerasgen.__file__
 loaded = {name: type(zoo.load(name)).__name__ for name in zoo.list()}
 classifier = zoo.load("classifier.uci")
-figures = evaluation.evaluate_classifier(classifier, zoo.card("classifier.uci"))
+figures = classifier.figures(zoo.card("classifier.uci"))
 print(json.dumps({"loaded": loaded, "accuracy": figures["accuracy"], "entries": str(zoo.ENTRIES)}))
 """
 

@@ -172,13 +172,18 @@ def load(name_or_dir):
         >>> model = kerasgen.zoo.load("autoencoder.mnist")
         >>> codes = model.encode(images)
     """
-    model, weights = _load(name_or_dir)
+    model, weights = load_unchecked(name_or_dir)
     refuse_non_finite(model, weights, "loading")
     return model
 
 
-def _load(name_or_dir):
-    """`(model, weights_path)`: `load` without the finite check, for callers that refuse in their own words."""
+def load_unchecked(name_or_dir):
+    """`(model, weights_path)`: `load` without the finite check, for callers that refuse in their own words
+    (`kerasgen.export` refuses non-finite weights with "not exporting them").
+
+    Example:
+        >>> model, weights = load_unchecked("vae.mnist")
+    """
     weights = weights_path(name_or_dir)
     try:
         model = build(card(name_or_dir))
@@ -214,23 +219,3 @@ not loading them.
     if bad is not None:
         source = "The model's weights are" if weights is None else f"Weights in {str(weights)!r} are"
         raise UserError(f"{source} not finite ({bad} holds NaN or infinity); not {action} them.")
-
-
-class FromPreset:
-    """Gives a model class keras-hub's `from_preset`: a zoo entry or model folder of that class, loaded.
-
-    Example:
-        >>> vae = kerasgen.VAE.from_preset("vae.mnist")  # kerasgen.zoo.load, checked to be a VAE
-    """
-
-    @classmethod
-    def from_preset(cls, name_or_dir):
-        """`kerasgen.zoo.load(name_or_dir)`, refused (UserError) if the entry holds another class of model.
-
-        Args:
-            name_or_dir: a zoo entry name (`kerasgen.zoo.list()`) or a folder written by `kerasgen train`.
-        """
-        class_name = card(name_or_dir)["class"]
-        if class_name != cls.__name__:
-            raise UserError(f"{str(name_or_dir)!r} holds a {class_name}, not a {cls.__name__}.")
-        return load(name_or_dir)

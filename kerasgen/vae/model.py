@@ -2,12 +2,12 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from kerasgen.distribute import draw_for_replica_batch, reducible_logs, scale_loss_for_replicas
+from kerasgen.base import FamilyModel, ReconstructionSteps, sample_grid
+from kerasgen.distribute import draw_for_replica_batch
+from kerasgen.errors import UserError
 from kerasgen.networks import OUTPUT_DTYPE, build_decoder, build_encoder_body
-from kerasgen.zoo import FromPreset
 
 
 def kl_to_unit_gaussian(mean, log_var):
@@ -53,7 +53,7 @@ class Sampling(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class VAE(FromPreset, keras.Model):
+class VAE(ReconstructionSteps, FamilyModel):
     """Gaussian encoder, Bernoulli decoder, unit Gaussian prior.
 
     The loss per image is the reconstruction term (binary cross-entropy summed
@@ -136,6 +136,8 @@ class VAE(FromPreset, keras.Model):
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
         self.build((None, *self.image_shape))
 
+    flops_passes = (("encoder", 0, 1), ("decoder", 0, 1))
+
     def build(self, input_shape=None):
         """Marks the model built (its sub-networks are built in `__init__`).
 
@@ -167,7 +169,7 @@ class VAE(FromPreset, keras.Model):
         """Decode the posterior mean of each image."""
         return self(images, training=False)
 
-    def _batch_losses(self, images, training):
+    def batch_losses(self, images, training):
         if self.binarize:
             noise = draw_for_replica_batch(
                 lambda shape: keras.random.uniform(shape, seed=self.seed_generator), ops.shape(images)
@@ -179,25 +181,6 @@ class VAE(FromPreset, keras.Model):
         kl = kl_to_unit_gaussian(mean, log_var)
         reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
         return reconstruction + self.beta * kl, reconstruction, kl
-
-    def _update_metrics(self, loss, reconstruction, kl):
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return reducible_logs({metric.name: metric.result() for metric in self.metrics})
-
-    def train_step(self, data):
-        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            loss, reconstruction, kl = self._batch_losses(images, training=True)
-            scaled_loss = self.optimizer.scale_loss(scale_loss_for_replicas(loss))
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
-        return self._update_metrics(loss, reconstruction, kl)
-
-    def test_step(self, data):
-        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self._update_metrics(*self._batch_losses(images, training=False))
 
     def get_config(self):
         config = super().get_config()
@@ -213,45 +196,68 @@ class VAE(FromPreset, keras.Model):
         )
         return config
 
+    def preview(self, count=64, seed=0, images=None):
+        """`count` samples from a fixed seed."""
+        return sample_grid(self, count, seed)
 
-def serving_counterpart(model, count, seed=0):
-    """The Keras network `serving_default` computes (the decoder) and `count` random latents for it."""
-    rng = np.random.default_rng(seed)
-    return model.decoder, rng.standard_normal((count, model.latent_dim), dtype=np.float32)
+    def manifold(self, steps=20):
+        """Decode a `steps` x `steps` grid of a 2-d latent space, spaced by Gaussian quantiles.
 
+        Example:
+            >>> save_grid(kerasgen.zoo.load("vae2d.mnist").manifold(), "manifold.png", columns=20)
+        """
+        from statistics import NormalDist
 
-def serving_functions(model):
-    """What a SavedModel of a VAE serves: `decode` (default), `encode`, `reconstruct`, `sample`.
+        if self.latent_dim != 2:
+            raise UserError(f"A latent manifold needs a 2-d latent space; this model's has {self.latent_dim}.")
+        quantiles = [NormalDist().inv_cdf((index + 0.5) / steps) for index in range(steps)]
+        latents = np.array([(x, y) for y in reversed(quantiles) for x in quantiles], dtype=np.float32)
+        return np.asarray(self.decode(latents))
 
-    Returns:
-        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
-        (`serving_default` first); see `kerasgen.export.serving_module`.
-    """
-    import tensorflow as tf
+    def figures(self, card, samples=500, test_images=None):
+        """`kerasgen.vae.figures.vae_figures` on the card's test digits, with `samples` importance samples."""
+        from kerasgen import data
+        from kerasgen.vae.figures import vae_figures
 
-    from kerasgen.export import seeded_normal, spec
+        return vae_figures(self, data.card_test_split(card, test_images)[0], samples=samples)
 
-    encoder, decoder, latent_dim = model.encoder, model.decoder, model.latent_dim
-    images_spec = spec(model.image_shape, tf.float32, "images")
+    def serving_counterpart(self, count, seed=0):
+        """The network `serving_default` computes (the decoder) and `count` random latents for it."""
+        rng = np.random.default_rng(seed)
+        return self.decoder, rng.standard_normal((count, self.latent_dim), dtype=np.float32)
 
-    @tf.function(input_signature=[spec((latent_dim,), tf.float32, "latents")])
-    def decode(latents):
-        return {"images": tf.sigmoid(decoder(latents, training=False))}
+    def serving_functions(self):
+        """What a SavedModel of a VAE serves: `decode` (default), `encode`, `reconstruct`, `sample`.
 
-    @tf.function(input_signature=[images_spec])
-    def encode(images):
-        mean, log_var = encoder(images, training=False)
-        return {"mean": mean, "log_var": log_var}
+        Returns:
+            `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
+            (`serving_default` first); see `kerasgen.export.serving_module`.
+        """
+        import tensorflow as tf
 
-    @tf.function(input_signature=[images_spec])
-    def reconstruct(images):
-        mean, _ = encoder(images, training=False)
-        return {"images": tf.sigmoid(decoder(mean, training=False))}
+        from kerasgen.export.signatures import seeded_normal, spec
 
-    @tf.function(input_signature=[spec((), tf.int32, "seeds")])
-    def sample(seeds):
-        latents = seeded_normal(seeds, latent_dim)
-        return {"images": tf.sigmoid(decoder(latents, training=False)), "latents": latents}
+        encoder, decoder, latent_dim = self.encoder, self.decoder, self.latent_dim
+        images_spec = spec(self.image_shape, tf.float32, "images")
 
-    functions = {"decode": decode, "encode": encode, "reconstruct": reconstruct, "sample": sample}
-    return (encoder, decoder), {"serving_default": decode, **functions}
+        @tf.function(input_signature=[spec((latent_dim,), tf.float32, "latents")])
+        def decode(latents):
+            return {"images": tf.sigmoid(decoder(latents, training=False))}
+
+        @tf.function(input_signature=[images_spec])
+        def encode(images):
+            mean, log_var = encoder(images, training=False)
+            return {"mean": mean, "log_var": log_var}
+
+        @tf.function(input_signature=[images_spec])
+        def reconstruct(images):
+            mean, _ = encoder(images, training=False)
+            return {"images": tf.sigmoid(decoder(mean, training=False))}
+
+        @tf.function(input_signature=[spec((), tf.int32, "seeds")])
+        def sample(seeds):
+            latents = seeded_normal(seeds, latent_dim)
+            return {"images": tf.sigmoid(decoder(latents, training=False)), "latents": latents}
+
+        functions = {"decode": decode, "encode": encode, "reconstruct": reconstruct, "sample": sample}
+        return (encoder, decoder), {"serving_default": decode, **functions}

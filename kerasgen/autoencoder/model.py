@@ -1,18 +1,19 @@
 """A deterministic autoencoder for images in [0, 1]."""
 
+import math
+
 import keras
-import tensorflow as tf
+import numpy as np
 from keras import ops
 
-from kerasgen.distribute import reducible_logs, scale_loss_for_replicas
+from kerasgen.base import FamilyModel, ReconstructionSteps
 from kerasgen.networks import OUTPUT_DTYPE, build_decoder, build_encoder_body
-from kerasgen.zoo import FromPreset
 
 RECONSTRUCTION_LOSSES = ("binary_crossentropy", "squared_error")
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class AutoEncoder(FromPreset, keras.Model):
+class AutoEncoder(ReconstructionSteps, FamilyModel):
     """Encoder to a `latent_dim` code and decoder back to the image.
 
     The code layer is linear, as in Hinton and Salakhutdinov (2006); the decoder
@@ -84,6 +85,8 @@ class AutoEncoder(FromPreset, keras.Model):
         self.squared_error_tracker = keras.metrics.Mean(name="squared_error")
         self.build((None, *self.image_shape))
 
+    flops_passes = (("encoder", 0, 1), ("decoder", 0, 1))
+
     def build(self, input_shape=None):
         """Marks the model built (its sub-networks are built in `__init__`).
 
@@ -109,7 +112,7 @@ class AutoEncoder(FromPreset, keras.Model):
         """Encode and decode; same as calling the model."""
         return self(images, training=False)
 
-    def _batch_losses(self, images, training):
+    def batch_losses(self, images, training):
         logits = self.decoder(self.encoder(images, training=training), training=training)
         reconstruction = ops.sigmoid(logits)
         squared_error = ops.sum(ops.square(images - reconstruction), axis=(1, 2, 3))
@@ -119,24 +122,6 @@ class AutoEncoder(FromPreset, keras.Model):
         else:
             loss = squared_error
         return ops.mean(loss), ops.mean(squared_error)
-
-    def _update_metrics(self, loss, squared_error):
-        self.loss_tracker.update_state(loss)
-        self.squared_error_tracker.update_state(squared_error)
-        return reducible_logs({metric.name: metric.result() for metric in self.metrics})
-
-    def train_step(self, data):
-        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            loss, squared_error = self._batch_losses(images, training=True)
-            scaled_loss = self.optimizer.scale_loss(scale_loss_for_replicas(loss))
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
-        return self._update_metrics(loss, squared_error)
-
-    def test_step(self, data):
-        images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self._update_metrics(*self._batch_losses(images, training=False))
 
     def get_config(self):
         config = super().get_config()
@@ -150,32 +135,48 @@ class AutoEncoder(FromPreset, keras.Model):
         )
         return config
 
+    def preview(self, count=64, seed=0, images=None):
+        """Pairs of rows: `images`, then their reconstructions."""
+        columns = max(1, math.ceil(math.sqrt(count)))
+        originals = np.asarray(images[: columns * max(1, count // (2 * columns))], dtype=np.float32)
+        reconstructions = np.asarray(self.reconstruct(originals))
+        rows = []
+        for start in range(0, len(originals), columns):
+            rows += [originals[start : start + columns], reconstructions[start : start + columns]]
+        return np.concatenate(rows), columns
 
-def serving_functions(model):
-    """What a SavedModel of an AutoEncoder serves: `reconstruct` (default), `encode`, `decode`.
+    def figures(self, card, samples=None, test_images=None):
+        """`reconstruction_figures` on the card's test digits, PCA fitted on its training digits."""
+        from kerasgen import data
+        from kerasgen.autoencoder.figures import reconstruction_figures
 
-    Returns:
-        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
-        (`serving_default` first); see `kerasgen.export.serving_module`.
-    """
-    import tensorflow as tf
+        return reconstruction_figures(self, data.card_split(card, "train"), data.card_test_split(card, test_images)[0])
 
-    from kerasgen.export import spec
+    def serving_functions(self):
+        """What a SavedModel of an AutoEncoder serves: `reconstruct` (default), `encode`, `decode`.
 
-    encoder, decoder = model.encoder, model.decoder
-    images_spec = spec(model.image_shape, tf.float32, "images")
+        Returns:
+            `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
+            (`serving_default` first); see `kerasgen.export.serving_module`.
+        """
+        import tensorflow as tf
 
-    @tf.function(input_signature=[images_spec])
-    def reconstruct(images):
-        return {"images": tf.sigmoid(decoder(encoder(images, training=False), training=False))}
+        from kerasgen.export.signatures import spec
 
-    @tf.function(input_signature=[images_spec])
-    def encode(images):
-        return {"latents": encoder(images, training=False)}
+        encoder, decoder = self.encoder, self.decoder
+        images_spec = spec(self.image_shape, tf.float32, "images")
 
-    @tf.function(input_signature=[spec((model.latent_dim,), tf.float32, "latents")])
-    def decode(latents):
-        return {"images": tf.sigmoid(decoder(latents, training=False))}
+        @tf.function(input_signature=[images_spec])
+        def reconstruct(images):
+            return {"images": tf.sigmoid(decoder(encoder(images, training=False), training=False))}
 
-    functions = {"reconstruct": reconstruct, "encode": encode, "decode": decode}
-    return (encoder, decoder), {"serving_default": reconstruct, **functions}
+        @tf.function(input_signature=[images_spec])
+        def encode(images):
+            return {"latents": encoder(images, training=False)}
+
+        @tf.function(input_signature=[spec((self.latent_dim,), tf.float32, "latents")])
+        def decode(latents):
+            return {"images": tf.sigmoid(decoder(latents, training=False))}
+
+        functions = {"reconstruct": reconstruct, "encode": encode, "decode": decode}
+        return (encoder, decoder), {"serving_default": reconstruct, **functions}

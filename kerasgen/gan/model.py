@@ -5,71 +5,16 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from kerasgen import gan_losses
-from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs, scale_loss_for_replicas
-from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator
-from kerasgen.zoo import FromPreset
-
-
-def with_loss_scaling(optimizer, policy):
-    """`optimizer` wrapped in a `keras.optimizers.LossScaleOptimizer` under the `mixed_float16` policy.
-
-    What Keras's `compile` does for `optimizer=`, for the optimizers a model
-    keeps itself. Under any other policy, or if it is already wrapped, the
-    optimizer is returned as it is.
-
-    Args:
-        optimizer: a `keras.optimizers.Optimizer`.
-        policy: the model's `keras.DTypePolicy` (`model.dtype_policy`).
-
-    Example:
-        >>> self.d_optimizer = with_loss_scaling(keras.optimizers.Adam(2e-4), self.dtype_policy)
-    """
-    if policy.name != "mixed_float16" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer)
-
-
-def _synchronize_batch_norm(network):
-    """Under a strategy with several replicas, batch normalization uses global-batch statistics.
-
-    With one replica nothing changes (Keras's synchronized moments are computed
-    by a different formula, which would change the numbers slightly).
-    """
-    if network is None or num_replicas() == 1:
-        return
-    for layer in network.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
-
-
-def recommended_adam(loss, **given):
-    """An Adam optimizer with the recommended settings of `loss` (`gan_losses.RECOMMENDED`), `given` values first.
-
-    Args:
-        loss: one of `gan_losses.LOSSES`.
-        **given: `learning_rate`, `beta_1` or `beta_2` to use instead of the
-            recommended value (None keeps it).
-
-    Example:
-        >>> recommended_adam("wasserstein")  # Adam(1e-4, beta_1=0.0, beta_2=0.9)
-        >>> recommended_adam("non_saturating", learning_rate=1e-3)  # Adam(1e-3, beta_1=0.5, beta_2=0.999)
-    """
-    settings = gan_losses.recommended(loss, **given)
-    del settings["d_steps"]
-    return keras.optimizers.Adam(**settings)
-
-
-def _check_smoothing(loss, label_smoothing):
-    if label_smoothing and loss not in gan_losses.SMOOTHABLE:
-        raise ValueError(
-            f"label_smoothing has no meaning for the {loss} loss (no real target to smooth); use 0 or one of "
-            f"{', '.join(gan_losses.SMOOTHABLE)}. Received: label_smoothing={label_smoothing}, loss={loss!r}"
-        )
+from kerasgen.base import FamilyModel, sample_grid
+from kerasgen.distribute import draw_for_replica_batch, reducible_logs, scale_loss_for_replicas
+from kerasgen.gan import losses as gan_losses
+from kerasgen.gan.losses import check_smoothing, recommended_adam
+from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator, synchronize_batch_norm
+from kerasgen.optimizers import optimizer_recipe, with_loss_scaling
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class GAN(FromPreset, keras.Model):
+class GAN(FamilyModel):
     """A generator and a discriminator trained in alternation (Algorithm 1 of Goodfellow et al. 2014).
 
     Each `train_step` makes `d_steps` discriminator updates, each on a fresh
@@ -77,7 +22,7 @@ class GAN(FromPreset, keras.Model):
     al. 2014; Gulrajani et al. 2017's critic loop), then one generator
     update. So a step consumes `d_steps` minibatches: the data pipeline must
     deliver batches of `d_steps * batch_size` real images (and labels), which
-    `real_images_per_step(batch_size)` gives; the step cuts them into
+    `images_per_step(batch_size)` gives; the step cuts them into
     `d_steps` disjoint minibatches of `batch_size` (update i takes images i,
     i + d_steps, i + 2 d_steps, ...; a remainder of fewer than `d_steps`
     images is left unused) and the generator update draws `batch_size`
@@ -87,34 +32,23 @@ class GAN(FromPreset, keras.Model):
     `(images, labels)` batches; the generator update uses the labels of the
     last minibatch.
 
-    Settings left unset follow the loss (`gan_losses.RECOMMENDED`): `d_steps`
+    Settings left unset follow the loss (`kerasgen.gan.recipes.RECOMMENDED`): `d_steps`
     is 5 for `wasserstein` (WGAN-GP's n_critic) and 1 for the others, and
     `compile()` without optimizers builds Adam(1e-4, beta_1=0, beta_2=0.9)
     for `wasserstein` and DCGAN's Adam(2e-4, beta_1=0.5) for the others.
     The logged discriminator accuracies use the loss's own decision boundary
-    (`gan_losses.decision_boundary`: 0 for logits and hinge, half the real
+    (`kerasgen.gan.losses.decision_boundary`: 0 for logits and hinge, half the real
     target for least squares); a Wasserstein critic has none and logs none.
 
-    Under a distribution strategy (build and compile in its scope), each
-    dataset batch is the global batch. Replicas scale their losses by the
-    number of replicas, so the summed gradients are those of the global
-    batch's mean; cut their latents and WGAN-GP mixing weights from one draw
-    for the global batch, so each replica's noise differs and the run draws
-    what one device would for the same seed; and normalize the generator's
-    batches with global-batch statistics (synchronized batch normalization).
-    Every replica applies the same EMA update to identical weights, so the
-    averaged generator stays identical on all replicas.
+    Under a distribution strategy each dataset batch is the global batch:
+    replicas scale their losses by the number of replicas, cut their noise
+    from one draw for the global batch (what one device would draw), and
+    normalize the generator's batches with global-batch statistics.
 
-    Under a mixed dtype policy (`mixed_bfloat16`, `mixed_float16`) both
-    networks compute in the low dtype, with float32 variables; the
-    generator's tanh layer and the discriminator's score layer compute in
-    float32, so images, scores, losses and the gradient penalty are float32
-    (and so are the EMA generator's weights and outputs). Under
-    `mixed_float16`, `compile` wraps both optimizers in a
-    `keras.optimizers.LossScaleOptimizer`: each step differentiates
-    `optimizer.scale_loss(loss)`, and the optimizer's `apply` unscales the
-    gradients and skips the update (halving the scale) if any is not
-    finite. Under other policies `scale_loss` returns the loss as it is.
+    Under a mixed dtype policy both networks compute in the low dtype with
+    float32 variables; images, scores, losses and the gradient penalty are
+    float32. Under `mixed_float16`, `compile` wraps both optimizers in a
+    `keras.optimizers.LossScaleOptimizer` (see `kerasgen.optimizers`).
 
     Args:
         image_shape: `(height, width, channels)` of the images.
@@ -123,14 +57,14 @@ class GAN(FromPreset, keras.Model):
         generator_filters: filters of the generator's layers, widest first;
             one upsampling each, so sides must be divisible by 2 ** len.
         discriminator_filters: filters of the discriminator's stride-2 convolutions.
-        loss: one of `gan_losses.LOSSES`: `minimax`, `non_saturating` (default),
+        loss: one of `kerasgen.gan.recipes.LOSSES`: `minimax`, `non_saturating` (default),
             `least_squares`, `hinge`, `wasserstein` (with gradient penalty).
         d_steps: discriminator updates per generator update (k in the paper),
             each on its own real minibatch; None for the loss's recommended
             value (5 for `wasserstein`, else 1).
         gradient_penalty: weight of WGAN-GP's penalty (used with `wasserstein`).
         label_smoothing: one-sided smoothing, real targets become 1 - this
-            value; only for `gan_losses.SMOOTHABLE` losses (hinge and
+            value; only for `kerasgen.gan.recipes.SMOOTHABLE` losses (hinge and
             Wasserstein have no target to smooth, and refuse it).
         ema_decay: if > 0, keep an exponential moving average of the generator's
             weights and sample from it.
@@ -140,7 +74,7 @@ class GAN(FromPreset, keras.Model):
         >>> gan = GAN(latent_dim=64, loss="wasserstein")  # d_steps=5
         >>> gan.compile()  # Adam(1e-4, beta_1=0, beta_2=0.9) for both networks
         >>> images, _ = kerasgen.data.load_images("mnist", "train")
-        >>> batches = kerasgen.data.make_dataset(images, gan.real_images_per_step(64), drop_remainder=True)
+        >>> batches = kerasgen.data.make_dataset(images, gan.images_per_step(64), drop_remainder=True)
         >>> gan.fit(batches, epochs=5)  # 5 critic updates on 64 real images each, 1 generator update
         >>> digits = gan.generate(16, seed=0)
     """
@@ -161,13 +95,12 @@ class GAN(FromPreset, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if loss not in gan_losses.LOSSES:
-            raise ValueError(f"loss must be one of {gan_losses.LOSSES}. Received: loss={loss!r}")
+        gan_losses.check_loss(loss)
         if d_steps is not None and d_steps < 1:
             raise ValueError(f"d_steps must be at least 1. Received: d_steps={d_steps}")
         if not 0 <= label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}")
-        _check_smoothing(loss, label_smoothing)
+        check_smoothing(loss, label_smoothing)
         if not 0 <= ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
         self.image_shape = tuple(image_shape)
@@ -192,7 +125,7 @@ class GAN(FromPreset, keras.Model):
             self.ema_generator.trainable = False
             self.ema_generator.set_weights(self.generator.get_weights())
         for network in (self.generator, self.ema_generator):
-            _synchronize_batch_norm(network)
+            synchronize_batch_norm(network)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -200,6 +133,8 @@ class GAN(FromPreset, keras.Model):
         self.fake_accuracy_tracker = keras.metrics.Mean(name="d_fake_accuracy")
         self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
         self.build((None, latent_dim))
+
+    flops_passes = (("generator", 1, 1), ("discriminator", 0, 3))
 
     def build(self, input_shape=None):
         """Marks the model built (its networks are built in `__init__`)."""
@@ -209,21 +144,20 @@ class GAN(FromPreset, keras.Model):
 
         A missing optimizer is `recommended_adam(loss)`: Adam(1e-4,
         beta_1=0, beta_2=0.9) for `wasserstein` (WGAN-GP), DCGAN's
-        Adam(2e-4, beta_1=0.5) for the others (`gan_losses.RECOMMENDED`).
+        Adam(2e-4, beta_1=0.5) for the others (`kerasgen.gan.recipes.RECOMMENDED`).
         Building them now lets `load_weights` restore their state instead of
         skipping it. Under the `mixed_float16` policy each is wrapped in a
         `keras.optimizers.LossScaleOptimizer` (see `with_loss_scaling`).
         `loss`, if given, replaces the adversarial loss chosen in the
-        constructor (one of `gan_losses.LOSSES`); `d_steps`, if it was not
+        constructor (one of `kerasgen.gan.recipes.LOSSES`); `d_steps`, if it was not
         given to the constructor, follows it.
 
         Example:
             >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), loss="hinge")
         """
         if loss is not None:
-            if loss not in gan_losses.LOSSES:
-                raise ValueError(f"loss must be one of {gan_losses.LOSSES}. Received: loss={loss!r}")
-            _check_smoothing(loss, self.label_smoothing)
+            gan_losses.check_loss(loss)
+            check_smoothing(loss, self.label_smoothing)
             self.adversarial_loss = loss
             if not self._d_steps_chosen:
                 self.d_steps = gan_losses.RECOMMENDED[loss]["d_steps"]
@@ -247,14 +181,14 @@ class GAN(FromPreset, keras.Model):
             g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
         )
 
-    def real_images_per_step(self, batch_size):
+    def images_per_step(self, batch_size):
         """Real images one `train_step` needs: `d_steps * batch_size`, a fresh `batch_size` per discriminator update.
 
         The training pipeline batches its data by this number; `batch_size`
         is the minibatch of each update (and the generator's noise batch).
 
         Example:
-            >>> GAN(loss="wasserstein").real_images_per_step(64)  # d_steps = 5
+            >>> GAN(loss="wasserstein").images_per_step(64)  # d_steps = 5
             320
         """
         if batch_size < 1:
@@ -273,8 +207,7 @@ class GAN(FromPreset, keras.Model):
 
     def call(self, inputs, training=False):
         """Images in [0, 1] from latents (and labels, for a conditional GAN)."""
-        network = self.ema_generator or self.generator
-        return (network(inputs, training=training) + 1.0) / 2.0
+        return (self.sampling_generator(inputs, training=training) + 1.0) / 2.0
 
     def generate(self, count, labels=None, seed=None):
         """`count` images in [0, 1]; `seed` makes them repeatable, `labels` picks classes.
@@ -290,9 +223,10 @@ class GAN(FromPreset, keras.Model):
             return self([latents, ops.cast(labels, "int32")])
         return self(latents)
 
-    def sample(self, count, seed=None):
-        """Same as `generate(count, seed=seed)`; the name the other families use."""
-        return self.generate(count, seed=seed)
+    @property
+    def sampling_generator(self):
+        """The network samples come from: the moving-average generator if there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
 
     def interpolate(self, steps=10, seed=None, label=0):
         """Images along a straight line between two random latents.
@@ -370,7 +304,7 @@ class GAN(FromPreset, keras.Model):
         if isinstance(batch, int) and batch == 0:
             raise ValueError(
                 f"A step needs d_steps * batch_size real images (d_steps={self.d_steps}); "
-                f"batch the data by real_images_per_step(batch_size). Received: {ops.shape(all_real)[0]} images"
+                f"batch the data by images_per_step(batch_size). Received: {ops.shape(all_real)[0]} images"
             )
         # Algorithm 1: each of the k updates on its own real minibatch. Strided slices (update i takes images
         # i, i + k, i + 2k, ...) give each replica of a strategy its share of every update's minibatch, the share
@@ -405,86 +339,60 @@ class GAN(FromPreset, keras.Model):
         )
         return config
 
+    def compile_for_recipe(self, recipe, jit_compile="auto"):
+        """Compile as `kerasgen train gan` does: two Adam with the loss's recommended settings
+        (`kerasgen.gan.recipes.RECOMMENDED`), the recipe's `learning_rate`, `beta_1` and `beta_2` where not None.
 
-def compile_for_training(model, recipe, jit_compile="auto"):
-    """Compile a GAN as `kerasgen train gan` does: two Adam with the loss's recommended settings
-    (`gan_losses.RECOMMENDED`), the recipe's `learning_rate`, `beta_1` and `beta_2` where they are not None.
+        Returns:
+            The optimizers' settings as plain data, for the card.
 
-    Returns:
-        The optimizers' settings as plain data, for the card.
+        Example:
+            >>> gan.compile_for_recipe({"learning_rate": None})  # WGAN-GP: Adam(1e-4, 0, 0.9)
+        """
+        given = {key: recipe.get(key) for key in ("learning_rate", "beta_1", "beta_2")}
+        loss = self.adversarial_loss
+        self.compile(
+            d_optimizer=recommended_adam(loss, **given),
+            g_optimizer=recommended_adam(loss, **given),
+            jit_compile=jit_compile,
+        )
+        return {**optimizer_recipe(recommended_adam(loss, **given)), "d_steps": self.d_steps}
 
-    Example:
-        >>> compile_for_training(gan, {"learning_rate": None})  # WGAN-GP: Adam(1e-4, 0, 0.9)
-    """
-    from kerasgen.training import optimizer_recipe
+    def preview(self, count=64, seed=0, images=None):
+        """`count` samples from a fixed seed; a conditional GAN a column per class."""
+        return sample_grid(self, count, seed)
 
-    given = {key: recipe.get(key) for key in ("learning_rate", "beta_1", "beta_2")}
-    loss = model.adversarial_loss
-    model.compile(
-        d_optimizer=recommended_adam(loss, **given),
-        g_optimizer=recommended_adam(loss, **given),
-        jit_compile=jit_compile,
-    )
-    return {**optimizer_recipe(recommended_adam(loss, **given)), "d_steps": model.d_steps}
+    def sample(self, count, seed=None):
+        """`generate(count, seed=seed)`, labels cycling through the classes: what `kerasgen sample` draws."""
+        return self.generate(count, seed=seed)
 
+    def figures(self, card, samples=None, test_images=None):
+        """`kerasgen.gan.figures.gan_figures` on the card's test digits (see there)."""
+        from kerasgen.gan.figures import evaluate
 
-def images_per_step(model, batch_size):
-    """Real images one train step takes: a fresh `batch_size` for each of the `d_steps` discriminator updates."""
-    return model.real_images_per_step(batch_size)
+        return evaluate(self, card, test_images)
 
+    def extra_pictures(self, folder, name_or_dir="NAME", rows=6, steps=10):
+        """Write `rows` latent interpolations of `steps` images each to `folder/interpolation.png`; returns the
+        card keys `interpolation` and `interpolation_command`."""
+        from kerasgen.imaging import save_grid
 
-def serving_counterpart(model, count, seed=0):
-    """The Keras network `serving_default` computes (the moving-average generator if there is one) and
-    `count` random latents (and labels) for it."""
-    rng = np.random.default_rng(seed)
-    network = model.ema_generator if model.ema_generator is not None else model.generator
-    latents = rng.standard_normal((count, model.latent_dim), dtype=np.float32)
-    if model.num_classes:
-        return network, [latents, rng.integers(0, model.num_classes, count).astype(np.int32)]
-    return network, latents
+        path = f"{folder}/interpolation.png"
+        strips = [self.interpolate(steps, seed=row, label=row % max(1, self.num_classes)) for row in range(rows)]
+        save_grid(np.concatenate([np.asarray(strip) for strip in strips]), path, steps)
+        command = f"kerasgen sample {name_or_dir} --interpolate {steps} -n {rows} -o {path}"
+        return {"interpolation": "interpolation.png", "interpolation_command": command}
 
+    def serving_counterpart(self, count, seed=0):
+        """The network `serving_default` computes (`sampling_generator`) and `count` random latents (and labels)."""
+        rng = np.random.default_rng(seed)
+        latents = rng.standard_normal((count, self.latent_dim), dtype=np.float32)
+        if self.num_classes:
+            return self.sampling_generator, [latents, rng.integers(0, self.num_classes, count).astype(np.int32)]
+        return self.sampling_generator, latents
 
-def serving_functions(model):
-    """What a SavedModel of a GAN serves: `generate` (default) and `generate_seeded`, with `labels` if conditional.
+    def serving_functions(self):
+        """`generate` (default) and `generate_seeded`, with `labels` if conditional; see `kerasgen.gan.serving`."""
+        from kerasgen.gan.serving import serving_functions
 
-    Returns:
-        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
-        (`serving_default` first); see `kerasgen.export.serving_module`.
-    """
-    import tensorflow as tf
-
-    from kerasgen.export import checked_labels, seeded_normal, spec
-
-    network = model.ema_generator if model.ema_generator is not None else model.generator
-    latent_dim, num_classes = model.latent_dim, model.num_classes
-
-    def images_of(latents, labels=None):
-        inputs = latents if labels is None else [latents, checked_labels(labels, tf.shape(latents)[0], num_classes)]
-        return (network(inputs, training=False) + 1.0) / 2.0
-
-    latents_spec = spec((latent_dim,), tf.float32, "latents")
-    seeds_spec = spec((), tf.int32, "seeds")
-    if num_classes:
-        labels_spec = spec((), tf.int32, "labels")
-
-        @tf.function(input_signature=[latents_spec, labels_spec])
-        def generate(latents, labels):
-            return {"images": images_of(latents, labels)}
-
-        @tf.function(input_signature=[seeds_spec, labels_spec])
-        def generate_seeded(seeds, labels):
-            latents = seeded_normal(seeds, latent_dim)
-            return {"images": images_of(latents, labels), "latents": latents}
-
-    else:
-
-        @tf.function(input_signature=[latents_spec])
-        def generate(latents):
-            return {"images": images_of(latents)}
-
-        @tf.function(input_signature=[seeds_spec])
-        def generate_seeded(seeds):
-            latents = seeded_normal(seeds, latent_dim)
-            return {"images": images_of(latents), "latents": latents}
-
-    return (network,), {"serving_default": generate, "generate": generate, "generate_seeded": generate_seeded}
+        return serving_functions(self)

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasgen.base import FamilyModel
 from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs
 from kerasgen.networks import OUTPUT_DTYPE
-from kerasgen.zoo import FromPreset
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -33,7 +33,7 @@ class GlobalBatchDropout(keras.layers.Dropout):
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class Classifier(FromPreset, keras.Model):
+class Classifier(FamilyModel):
     """Conv-pool blocks, a dense feature layer, a softmax over classes.
 
     Besides labels, it gives the penultimate features in which the zoo
@@ -90,6 +90,9 @@ class Classifier(FromPreset, keras.Model):
         )
         self.build((None, *self.image_shape))
 
+    flops_passes = (("feature_network", 0, 1), ("output_layer", 0, 1))
+    recipe_compile_arguments = {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+
     def build(self, input_shape):
         self.output_layer.build((None, self.feature_units))
         super().build(input_shape)
@@ -124,49 +127,44 @@ class Classifier(FromPreset, keras.Model):
         )
         return config
 
+    def preview(self, count=64, seed=0, images=None, columns=8):
+        """A row per class holding up to `columns` of `images` the classifier assigns to it; empty cells black."""
+        predicted = np.argmax(np.asarray(self(images, training=False)), axis=-1)  # not predict: no cross-worker step
+        cells = np.zeros((self.num_classes * columns, *images.shape[1:]), np.float32)
+        for label in range(self.num_classes):
+            chosen = images[predicted == label][:columns]
+            cells[label * columns : label * columns + len(chosen)] = chosen
+        return cells, columns
 
-def compile_for_training(model, recipe, jit_compile="auto"):
-    """Compile a Classifier as `kerasgen train classifier` does: Adam, sparse cross-entropy, accuracy.
+    def figures(self, card, samples=None, test_images=None):
+        """Test accuracy on the card's test digits (both domains and each one for `digits`)."""
+        from kerasgen import data
+        from kerasgen.classifier.figures import classifier_figures, digits_classifier_figures
 
-    Returns:
-        The optimizer's settings as plain data, for the card.
+        if card["data"]["dataset"] == "digits":
+            return digits_classifier_figures(self, card["data"]["image_size"])
+        return classifier_figures(self, *data.card_test_split(card, test_images))
 
-    Example:
-        >>> compile_for_training(classifier, {"learning_rate": 1e-3})
-    """
-    from kerasgen.training import optimizer_recipe
+    def serving_functions(self):
+        """What a SavedModel of a Classifier serves: `classify` (default) and `features`."""
+        import tensorflow as tf
 
-    model.compile(
-        optimizer=keras.optimizers.Adam(recipe["learning_rate"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
-    model.optimizer.build(model.trainable_variables)
-    return optimizer_recipe(model.optimizer)
+        from kerasgen.export.signatures import spec
 
+        feature_network, output_layer = self.feature_network, self.output_layer
+        images_spec = spec(self.image_shape, tf.float32, "images")
 
-def serving_functions(model):
-    """What a SavedModel of a Classifier serves: `classify` (default) and `features`.
+        @tf.function(input_signature=[images_spec])
+        def classify(images):
+            probabilities = output_layer(feature_network(images, training=False))
+            return {"probabilities": probabilities, "labels": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
 
-    Returns:
-        `(networks, functions)`: the networks the SavedModel holds, and a `tf.function` per signature
-        (`serving_default` first); see `kerasgen.export.serving_module`.
-    """
-    import tensorflow as tf
+        @tf.function(input_signature=[images_spec])
+        def features(images):
+            return {"features": feature_network(images, training=False)}
 
-    from kerasgen.export import spec
-
-    feature_network, output_layer = model.feature_network, model.output_layer
-    images_spec = spec(model.image_shape, tf.float32, "images")
-
-    @tf.function(input_signature=[images_spec])
-    def classify(images):
-        probabilities = output_layer(feature_network(images, training=False))
-        return {"probabilities": probabilities, "labels": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
-
-    @tf.function(input_signature=[images_spec])
-    def features(images):
-        return {"features": feature_network(images, training=False)}
-
-    return (feature_network, output_layer), {"serving_default": classify, "classify": classify, "features": features}
+        return (feature_network, output_layer), {
+            "serving_default": classify,
+            "classify": classify,
+            "features": features,
+        }

@@ -1,0 +1,312 @@
+"""A training run: `train(family, out, **options)` builds, compiles, fits and writes the model folder."""
+
+import json
+import pathlib
+import tempfile
+
+import keras
+
+from kerasgen import distribute, families, imaging, zoo
+from kerasgen.errors import UserError
+from kerasgen.files import write_atomically
+from kerasgen.finite import first_non_finite
+from kerasgen.training.callbacks import RunCheckpoint, SampleGrid, StopOnNonFinite
+from kerasgen.training.checkpoint import CHECKPOINT, restore_training_state, save_weights_atomically
+from kerasgen.training.sources import DATA_KINDS
+from kerasgen.training.xla import choose_xla, compiled_jit, describe_xla
+
+DEFAULT_CHECKPOINT_EVERY = 200
+BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
+
+
+def prepare_output(out, overwrite):
+    """Create the output folder; refuse a file, a folder holding a model (unless `overwrite`), or no permission."""
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"Output path {str(out)!r} is a file, not a folder.")
+    if (out / zoo.CARD).exists() and not overwrite:
+        raise UserError(f"{str(out)!r} already holds a trained model; pass --overwrite or choose another --out.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as error:
+        raise UserError(f"Cannot write to output folder {str(out)!r}: {error.strerror}.") from None
+    return out
+
+
+def hyperparameters(model):
+    """The model's own config, without Keras's name/trainable/dtype."""
+    return {key: value for key, value in model.get_config().items() if key not in BASE_CONFIG_KEYS}
+
+
+RUN_DEFAULTS = {"seed": 0}
+
+
+def train(
+    family,
+    out,
+    overwrite=False,
+    verbose="auto",
+    command=None,
+    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
+    deterministic=False,
+    strategy="default",
+    mixed_precision=False,
+    jit_compile=None,
+    **options,
+):
+    """Train one model of a registered family and write its folder; returns the folder's path.
+
+    Args:
+        family: a family name (`kerasgen.families.names()`).
+        out: output folder (created; refused if it already holds a model,
+            unless `overwrite`).
+        overwrite: replace a model already in `out`, or start afresh
+            instead of resuming an unfinished run there.
+        verbose: passed to `fit`.
+        command: the command line to record in the card.
+        checkpoint_every: steps between checkpoints within an epoch (one is
+            also written after every epoch); None for epoch ends only.
+        deterministic: make TensorFlow's ops deterministic
+            (`tf.config.experimental.enable_op_determinism`), so that a run
+            interrupted and resumed ends with the weights of an uninterrupted one.
+        strategy: `default`, `mirrored` (all local devices) or `multiworker`
+            (from `TF_CONFIG`); see `kerasgen.distribute`.
+        mixed_precision: compute in bfloat16 (CPU) or float16 with loss
+            scaling (GPU), keeping variables in float32; see `precision_policy`.
+        jit_compile: compile the train step with XLA (True) or without
+            (False); None to let `choose_xla` decide for this machine.
+        **options: the family's recipe keys (`data`, `epochs`, `batch_size`,
+            `learning_rate`, `seed`, `image_size`, and `max_shift` for single
+            images or `channels`, `augment`, `decay_epochs`, `steps_per_epoch`
+            for unpaired domains; defaults in `Family.recipe`) and model
+            hyperparameters (defaults: the model class's).
+
+    Example:
+        >>> folder = train("autoencoder", "runs/ae", epochs=2, latent_dim=30)
+        >>> folder = train("cyclegan", "runs/cyclegan", data="digits", epochs=1)
+    """
+    family = families.get(family)
+    recipe = {**family.recipe, **RUN_DEFAULTS}
+    recipe.update({key: options.pop(key) for key in list(options) if key in recipe})
+    for key, value in family.data_defaults.get(recipe["data"], {}).items():
+        chosen = recipe if key in recipe else options
+        if chosen.get(key) is None:
+            chosen[key] = value
+    options = {key: None if value == "none" else value for key, value in options.items()}
+    check_schedule(recipe["epochs"], recipe["batch_size"])
+    strategy = start_run(recipe["seed"], deterministic, strategy, mixed_precision)
+    source = DATA_KINDS[family.data](recipe, family)
+    with strategy.scope():
+        model = build_model(family, {"image_shape": source.image_shape, **options})
+    source.load(family.uses_labels(hyperparameters(model)))
+    check_replica_batch(recipe["batch_size"], strategy)
+    source.batch_size = model.images_per_step(recipe["batch_size"])
+    recipe["steps_per_epoch"] = source.steps_per_epoch(strategy)
+    recipe["data"] = source.name
+    out = prepare_output(out, overwrite) if distribute.is_chief(strategy) else pathlib.Path(out)
+    with strategy.scope():
+        try:
+            recipe["optimizer"] = model.compile_for_recipe(recipe, compiled_jit(jit_compile, strategy))
+        except ValueError as error:
+            raise UserError(str(error).splitlines()[0]) from None
+    recipe = {"command": command, **recipe, "precision": keras.mixed_precision.global_policy().name}
+    run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
+    return fit_and_write(
+        model, out, source.make_data, source.preview, source.card, recipe, family.paper, jit_compile=jit_compile, **run
+    )
+
+
+def check_schedule(epochs, batch_size):
+    for option, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if value < 1:
+            raise UserError(f"{option} must be at least 1. Received: {option}={value}")
+
+
+def check_replica_batch(batch_size, strategy):
+    """The global batch must split evenly over the replicas (losses are scaled by their number)."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise UserError(
+            f"--batch-size {batch_size} does not split evenly over {replicas} replicas; use a multiple of {replicas}."
+        )
+
+
+def build_model(family, config):
+    """A fresh model of `family` from hyperparameters; the model's own ValueError (bad hyperparameters)
+    becomes a one-line UserError."""
+    try:
+        return family.model_class()(**config)
+    except (ValueError, TypeError) as error:
+        raise UserError(str(error).splitlines()[0]) from None
+
+
+def precision_policy(mixed_precision):
+    """The Keras dtype policy for a run: `float32`, or `mixed_float16` on a GPU and `mixed_bfloat16` otherwise.
+
+    Example:
+        >>> keras.mixed_precision.set_global_policy(precision_policy(True))
+    """
+    if not mixed_precision:
+        return "float32"
+    import tensorflow as tf
+
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+def start_run(seed, deterministic=False, strategy="default", mixed_precision=False):
+    """Seed Python, NumPy and TensorFlow, set the dtype policy, optionally make ops deterministic.
+
+    Returns the tf.distribute strategy.
+    """
+    keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(precision_policy(mixed_precision))
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    return distribute.make_strategy(strategy) if isinstance(strategy, str) else strategy
+
+
+def resume_point(model, checkpoint, fingerprint, overwrite):
+    """Restore an unfinished run's state from `checkpoint`; returns (start step, the checkpoint's counters)."""
+    if overwrite or not checkpoint.exists():
+        return 0, {}
+    counters = restore_training_state(model, checkpoint)
+    if counters.get("fingerprint") != fingerprint:
+        changed = sorted(key for key in fingerprint if fingerprint[key] != (counters.get("fingerprint") or {}).get(key))
+        raise UserError(
+            f"{str(checkpoint.parent)!r} holds an unfinished run with other settings ({', '.join(changed)}); "
+            "rerun its own command to resume it, or pass --overwrite to start afresh."
+        )
+    return counters["step"], counters
+
+
+def fit_and_write(
+    model,
+    out,
+    make_data,
+    preview_images,
+    data_card,
+    recipe,
+    paper,
+    verbose="auto",
+    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
+    overwrite=False,
+    strategy=None,
+    jit_compile=None,
+):
+    """Fit a compiled model with the standard callbacks, resuming from `out`'s checkpoint, then write the folder.
+
+    `make_data(start_step)` must return the training dataset from step
+    `start_step` to the end of the run (`recipe["epochs"]` epochs of
+    `recipe["steps_per_epoch"]` steps). If `out` holds the checkpoint of an
+    unfinished run with the same settings, training goes on from it: a
+    partial epoch first, then the remaining epochs, for the same total
+    number of steps.
+
+    `jit_compile` True or False compiles the train step with XLA or without;
+    None lets `choose_xla` decide (measured on this machine for long runs).
+
+    If a logged value or a variable turns non-finite, training stops; the folder then holds
+    the weights of the last good epoch and the call raises `UserError`
+    saying so (or, if no epoch completed, writes nothing and raises). Under
+    a multi-worker strategy, workers other than the chief write nothing and
+    return None.
+    """
+    chief = distribute.is_chief(strategy)
+    steps_per_epoch, epochs = recipe["steps_per_epoch"], recipe["epochs"]
+    fingerprint = json.loads(
+        json.dumps(
+            {
+                "class": type(model).__name__,
+                "config": hyperparameters(model),
+                "data": data_card,
+                "recipe": {key: value for key, value in recipe.items() if key != "command"},
+            }
+        )
+    )
+    checkpoint = out / CHECKPOINT
+    if chief:
+        for torn in out.glob(f".{checkpoint.stem}.*"):  # left by a kill while writing
+            torn.unlink()
+        if overwrite:
+            checkpoint.unlink(missing_ok=True)
+    start_step, counters = resume_point(model, checkpoint, fingerprint, overwrite)
+    total_steps = epochs * steps_per_epoch
+    if start_step and chief:
+        print(f"Resuming from {checkpoint}: {start_step} of {total_steps} steps done.")
+    xla = choose_xla(model, jit_compile, lambda: make_data(start_step), total_steps - start_step, counters.get("xla"))
+    if chief and verbose:
+        print(describe_xla(xla))
+    stop_on_non_finite = StopOnNonFinite()
+    stop_on_non_finite.good_epochs = start_step // steps_per_epoch
+    run_checkpoint = RunCheckpoint(
+        checkpoint,
+        steps_per_epoch,
+        start_step,
+        checkpoint_every,
+        fingerprint,
+        counters.get("epoch_logs"),
+        guard=stop_on_non_finite,
+    )
+    run_checkpoint.xla = xla
+    callbacks = [stop_on_non_finite]
+    if chief:
+        callbacks = [
+            stop_on_non_finite,
+            run_checkpoint,
+            SampleGrid(out / "samples", preview_images, seed=recipe["seed"], log_dir=out / "logs" / "samples"),
+            keras.callbacks.TensorBoard(str(out / "logs")),
+        ]
+    step = start_step
+    while step < total_steps and not stop_on_non_finite.bad_key:
+        epoch, done = divmod(step, steps_per_epoch)
+        last_epoch = epoch + 1 if done else epochs
+        model.fit(
+            make_data(step),
+            initial_epoch=epoch,
+            epochs=last_epoch,
+            steps_per_epoch=steps_per_epoch - done,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # the dataset is shuffled by step; Keras would only warn that it ignores True
+        )
+        step = last_epoch * steps_per_epoch
+    good_epochs = stop_on_non_finite.good_epochs
+    if stop_on_non_finite.bad_key and not good_epochs:
+        raise UserError(
+            f"Training diverged in the first epoch: {stop_on_non_finite.bad_key} became non-finite; "
+            "no model was saved. Try a lower --learning-rate."
+        )
+    if not chief:
+        return None
+    bad_variable = first_non_finite(model, optimizers=False)
+    if bad_variable:  # cannot happen after a rollback to a checked epoch; never write such weights all the same
+        raise UserError(f"Variable {bad_variable} is not finite; nothing was written to {out}.")
+    (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
+    save_weights_atomically(model, out / "model.weights.h5")
+    batch, columns = model.preview(64, recipe["seed"], preview_images)
+    imaging.save_grid(batch, out / "samples.png", columns)
+    training = {**recipe, "final_logs": run_checkpoint.epoch_logs, "completed_epochs": good_epochs, "xla": xla}
+    if start_step:
+        training["resumed_from_step"] = start_step
+    card = {
+        "name": out.name,
+        "class": type(model).__name__,
+        "config": hyperparameters(model),
+        "data": data_card,
+        "training": training,
+        "metrics": {},
+        "weights": {"file": "model.weights.h5", "sha256": zoo.sha256(out / "model.weights.h5"), "url": None},
+        "sample_grid": "samples.png",
+        "paper": paper,
+        "license": "Apache-2.0 (weights); data as stated",
+    }
+    write_atomically(out / zoo.CARD, json.dumps(card, indent=2) + "\n")
+    if stop_on_non_finite.bad_key:
+        raise UserError(
+            f"Training diverged in epoch {good_epochs + 1}: {stop_on_non_finite.bad_key} became "
+            f"non-finite. {out} holds the weights of epoch {good_epochs}, the last good one."
+        )
+    return out

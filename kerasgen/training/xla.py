@@ -1,0 +1,124 @@
+"""Whether a run's train step is compiled with XLA: the user's choice, or measured on this machine.
+
+Which of XLA or no XLA is faster depends on the CPU kind (oneDNN on or off),
+the family and the image size (benchmarks/RESULTS.md), so a long run times
+its own step both ways and keeps the faster.
+
+Example:
+    >>> record = choose_xla(model, None, lambda: dataset, steps_left=2000)
+    >>> print(describe_xla(record))
+    XLA off: measured, 0.118 s/step with XLA, 0.0921 without.
+"""
+
+import keras
+import numpy as np
+
+from kerasgen.training.checkpoint import state_variables
+
+# Runs with fewer steps than this train without XLA: its compile time would not be paid back.
+XLA_TRIAL_MIN_STEPS = 500
+
+
+def compiled_jit(jit_compile, strategy):
+    """What the model is compiled with: the option, or until `choose_xla` decides, no XLA.
+
+    With several replicas the choice is Keras's (`"auto"`): XLA cannot
+    compile cross-device collectives on CPUs.
+    """
+    if jit_compile is not None:
+        return jit_compile
+    return "auto" if strategy.num_replicas_in_sync > 1 else False
+
+
+def choose_xla(model, jit_compile, make_data, steps_left, interrupted=None):
+    """Decide whether the train step runs with XLA, set it on the compiled `model`, and say why.
+
+    In order: the `jit_compile` option if given; Keras's choice with several
+    replicas; XLA with a mixed dtype policy (without it a mixed policy runs op
+    by op, 5-10x slower on a CPU); the interrupted run's choice on a resume;
+    no XLA for runs under `XLA_TRIAL_MIN_STEPS` steps; otherwise the faster
+    of the two, timed on this machine by `time_train_step`.
+
+    Args:
+        model: a compiled model.
+        jit_compile: the user's option (True, False or None).
+        make_data: returns the run's dataset (batches for the trial).
+        steps_left: steps the run still has to do.
+        interrupted: the `choose_xla` record of the run being resumed, if any.
+
+    Returns:
+        A JSON-able record: `jit_compile`, `chosen_by` and, when measured,
+        `seconds_per_step` with and without XLA.
+
+    Example:
+        >>> record = choose_xla(model, None, lambda: dataset, steps_left=2000)
+        >>> record["jit_compile"], record["seconds_per_step"]
+        (True, {'xla': 0.118, 'no_xla': 0.164})
+    """
+    record = {}
+    if jit_compile is not None:
+        choice, reason = bool(jit_compile), "option"
+    elif model.distribute_strategy.num_replicas_in_sync > 1:
+        return {"jit_compile": bool(model.jit_compile), "chosen_by": "Keras (several replicas)"}
+    elif keras.mixed_precision.global_policy().compute_dtype != "float32":
+        choice, reason = True, "mixed precision"
+    elif interrupted and "jit_compile" in interrupted:
+        choice, reason = interrupted["jit_compile"], "the interrupted run's choice"
+        record = {key: interrupted[key] for key in ("seconds_per_step",) if key in interrupted}
+    elif steps_left < XLA_TRIAL_MIN_STEPS:
+        choice, reason = False, f"short run (under {XLA_TRIAL_MIN_STEPS} steps)"
+    else:
+        seconds = time_train_step(model, make_data())
+        choice, reason = seconds["xla"] < seconds["no_xla"], "measured"
+        record = {"seconds_per_step": seconds}
+    if bool(model.jit_compile) != choice:
+        model.jit_compile = choice
+        model.train_function = None
+    return {"jit_compile": choice, "chosen_by": reason, **record}
+
+
+def describe_xla(record):
+    """One line for the log, e.g. `XLA on: measured, 0.118 s/step with XLA, 0.164 without.`"""
+    line = f"XLA {'on' if record['jit_compile'] else 'off'}: {record['chosen_by']}"
+    seconds = record.get("seconds_per_step")
+    if seconds:
+        line += f", {seconds['xla']:.4g} s/step with XLA, {seconds['no_xla']:.4g} without"
+    return line + "."
+
+
+def time_train_step(model, dataset, steps=3, rounds=3):
+    """Median seconds per train step with and without XLA, on batches of `dataset`; the model is left unchanged.
+
+    Both versions are traced and compiled first, then timed in alternating
+    rounds of `steps` steps, so that other load on the machine hits both
+    alike. Every state variable (weights, optimizers, seed generators, image
+    pools) is put back afterwards, and the metrics reset.
+
+    Example:
+        >>> time_train_step(model, dataset)
+        {'xla': 0.118, 'no_xla': 0.164}
+    """
+    import time
+
+    import tensorflow as tf
+
+    variables = state_variables(model)
+    saved = {key: keras.ops.convert_to_numpy(variable) for key, variable in variables.items()}
+    batches = iter(dataset)
+    functions = {mode: tf.function(model.train_step, jit_compile=mode == "xla") for mode in ("xla", "no_xla")}
+    timings = {mode: [] for mode in functions}
+    try:
+        for function in functions.values():
+            keras.tree.map_structure(np.asarray, function(next(batches)))
+        for _ in range(rounds):
+            for mode, function in functions.items():
+                start = time.perf_counter()
+                for _ in range(steps):
+                    logs = function(next(batches))
+                keras.tree.map_structure(np.asarray, logs)
+                timings[mode].append((time.perf_counter() - start) / steps)
+    finally:
+        for key, variable in variables.items():
+            variable.assign(saved[key])
+        model.reset_metrics()
+    return {mode: round(float(np.median(values)), 5) for mode, values in timings.items()}
