@@ -35,7 +35,8 @@ class Case:
         learning_rate: Adam's rate, as in the entry's recipe.
         entry: the zoo entry it reproduces, if any.
         data: how the pipeline is made: `source`, `max_shift`, `labels`,
-            `drop_remainder` (single domain) or `source`, `augment` (CycleGAN).
+            `drop_remainder` (the family's `full_batches`; single domain) or
+            `source` (`synthetic`: random images), `augment` (CycleGAN).
         warmup: steps skipped before timing (tracing and compilation).
         steps: timed steps per feed.
     """
@@ -73,47 +74,46 @@ class Case:
         recipe = {"learning_rate": self.learning_rate, "epochs": 1, "steps_per_epoch": 1000}
         model.compile_for_recipe(recipe, jit_compile)
 
-    def pipeline(self, batches):
-        """The real `tf.data` training pipeline, holding at least `batches` batches."""
+    def images_per_step(self, model=None):
+        """Images one train step takes, as `kerasgen.training` batches them: the model's `images_per_step`
+        (a GAN's `d_steps` minibatches), asked of `model` or of a fresh one built here."""
+        if model is None:
+            from kerasgen.base import FamilyModel
+
+            if self.family_spec.model_class().images_per_step is FamilyModel.images_per_step:
+                return self.batch_size
+            model = self.build()
+        return model.images_per_step(self.batch_size)
+
+    def pipeline(self, batches, images_per_step=None):
+        """The real `tf.data` training pipeline (`kerasgen.data.training_data`), holding at least `batches` batches.
+
+        Args:
+            batches: steps the pipeline must hold.
+            images_per_step: images (pairs) per batch; None for `images_per_step()`.
+        """
         from kerasgen import data
 
+        size, _, channels = self.image_shape()
+        recipe = {"data": self.data["source"], "image_size": size, "batch_size": self.batch_size, "seed": 0}
         if self.family_spec.data == families.UNPAIRED:
-            images_a, images_b = self._unpaired_images()
-            per_epoch = data.unpaired_steps_per_epoch(len(images_a), len(images_b), self.batch_size)
-            return data.make_unpaired_dataset(
-                images_a,
-                images_b,
-                self.batch_size,
-                per_epoch,
-                seed=0,
-                augment=self.data["augment"],
-                epochs=-(-batches // per_epoch),
-            )
-        size = self.image_shape()[0]
-        images, labels = data.load_images(self.data["source"], "train", size)
-        drop = self.data["drop_remainder"]
-        per_epoch = data.steps_per_epoch(len(images), self.batch_size, drop)
-        return data.make_dataset(
-            images,
-            self.batch_size,
-            seed=0,
-            drop_remainder=drop,
-            max_shift=self.data["max_shift"],
-            labels=labels if self.data["labels"] else None,
-            epochs=-(-batches // per_epoch),
-        )
+            recipe.update(channels=channels, augment=self.data["augment"], steps_per_epoch=None)
+            source = data.training_data(families.UNPAIRED, recipe)
+            source.load(False, self._synthetic_images() if self.data["source"] == "synthetic" else None)
+        else:
+            recipe["max_shift"] = self.data["max_shift"]
+            source = data.training_data(families.IMAGES, recipe, full_batches=self.data["drop_remainder"])
+            source.load(self.data["labels"])
+        source.batch_size = images_per_step or self.images_per_step()
+        recipe["epochs"] = -(-batches // source.steps_per_epoch(None))
+        return source.make_data(0)
 
-    def _unpaired_images(self):
+    def _synthetic_images(self):
         import numpy as np
 
-        from kerasgen import data
-
-        height, width, channels = self.image_shape()
-        if self.data["source"] == "synthetic":
-            rng = np.random.default_rng(0)
-            shape = (SYNTHETIC_IMAGES, height, width, channels)
-            return rng.integers(0, 256, shape, dtype=np.uint8), rng.integers(0, 256, shape, dtype=np.uint8)
-        return data.load_unpaired(self.data["source"], "train", height, channels)
+        rng = np.random.default_rng(0)
+        shape = (SYNTHETIC_IMAGES, *self.image_shape())
+        return rng.integers(0, 256, shape, dtype=np.uint8), rng.integers(0, 256, shape, dtype=np.uint8)
 
 
 def zoo_case(name, entry):

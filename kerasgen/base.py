@@ -45,8 +45,17 @@ class FamilyModel(keras.Model):
     """
 
     flops_passes = ()
+    own_optimizers = ()
+    """Names of the optimizers a model keeps itself (a GAN's `d_optimizer` and `g_optimizer`), which `compile`
+    takes as keyword arguments; empty for a model trained with Keras's one `optimizer`."""
     recipe_compile_arguments = {}
     """Extra `compile` arguments of `compile_for_recipe` (a classifier's loss and metrics)."""
+
+    def build(self, input_shape=None):
+        """Marks the model built: a family builds its networks in `__init__` and calls this last.
+
+        Being built lets a reloaded `.keras` file restore the optimizers' state too.
+        """
 
     @classmethod
     def from_preset(cls, name_or_dir):
@@ -64,6 +73,20 @@ class FamilyModel(keras.Model):
         if class_name != cls.__name__:
             raise UserError(f"{str(name_or_dir)!r} holds a {class_name}, not a {cls.__name__}.")
         return zoo.load(name_or_dir)
+
+    def get_compile_config(self):
+        """Keras's compile config, or the model's own optimizers (None before `compile`, so that an uncompiled
+        model saves to `.keras`)."""
+        if not self.own_optimizers:
+            return super().get_compile_config()
+        if not all(hasattr(self, name) for name in self.own_optimizers):
+            return None
+        return {name: keras.optimizers.serialize(getattr(self, name)) for name in self.own_optimizers}
+
+    def compile_from_config(self, config):
+        if not self.own_optimizers:
+            return super().compile_from_config(config)
+        self.compile(**{name: keras.optimizers.deserialize(value) for name, value in config.items()})
 
     def compile_for_recipe(self, recipe, jit_compile="auto"):
         """Compile for training as `kerasgen train` does: Adam at the recipe's `learning_rate`, built at once,

@@ -67,20 +67,9 @@ def save_preview(model, card_data, path, count=64, seed=0):
     Example:
         >>> save_preview(kerasgen.zoo.load("vae.mnist"), kerasgen.zoo.card("vae.mnist"), "grid.png")
     """
-    from kerasgen import data, families
+    from kerasgen import data
 
-    source = card_data["data"]["dataset"]
-    height, _, channels = model.image_shape
-    if families.for_model(model).data == families.UNPAIRED:
-        try:
-            pair = data.load_unpaired(source, "test", height, channels)
-        except UserError:  # a folder without testA/ testB/
-            pair = data.load_unpaired(source, "train", height, channels)
-        images = tuple(data.to_unit_range(data.fixed_subset(domain, max(1, count // 6))) for domain in pair)
-    else:
-        split = "test" if data.has_test_split(source) else "all"
-        images, _ = data.load_images(source, split, card_data["data"]["image_size"])
-        images = data.to_unit_range(data.fixed_subset(images, 32 * 10))  # enough to fill a row per class
+    images = data.preview_images(card_data, count, model.image_shape)
     batch, columns = model.preview(count, seed, images)
     return save_grid(batch, path, columns)
 

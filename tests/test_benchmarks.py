@@ -97,6 +97,27 @@ def test_case_selection_and_cpu_flags():
     assert cpu_info("model name : Test\nflags : fpu avx2 fma avx512f\n")["flags"] == ["avx2", "fma", "avx512f"]
 
 
+def test_pipelines_are_the_training_data_with_the_models_images_per_step():
+    single = {"source": "uci", "max_shift": 0, "labels": False, "drop_remainder": True}
+    config = {"image_shape": [16, 16, 1], "latent_dim": 4, "generator_filters": [8, 4], "discriminator_filters": [4, 8]}
+    wgan = cases.Case("gan.wgan", "GAN", {**config, "loss": "wasserstein"}, 4, 1e-4, data=single)
+    assert wgan.images_per_step() == 20  # d_steps = 5 minibatches of 4
+    assert next(iter(wgan.pipeline(2))).shape == (20, 16, 16, 1)
+    assert next(iter(wgan.pipeline(2, images_per_step=8))).shape == (8, 16, 16, 1)
+    labelled = cases.Case("classifier.uci", "Classifier", {"image_shape": [16, 16, 1]}, 6, 1e-3, data=single)
+    images, labels = next(iter(dataclasses_replace(labelled, labels=True).pipeline(1)))
+    assert images.shape == (6, 16, 16, 1) and labels.shape == (6,)
+    photos = cases.photo_cyclegan_case(16, batch_size=2)
+    batch_a, batch_b = next(iter(photos.pipeline(3)))
+    assert batch_a.shape == batch_b.shape == (2, 16, 16, 3)
+
+
+def dataclasses_replace(case, **data):
+    import dataclasses
+
+    return dataclasses.replace(case, data={**case.data, **data})
+
+
 def test_merge_concatenates_rows_keeps_the_highest_peak_and_drops_errors_later_measured():
     from benchmarks import report
 

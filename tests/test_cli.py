@@ -36,11 +36,11 @@ def invoke(*args):
 @pytest.fixture(scope="module", autouse=True)
 def small_mnist():
     """Every MNIST split cut to its first `MNIST_CAP` digits for the commands run in this process."""
-    from kerasgen import data
+    from kerasgen.data import sources
 
-    full = data._resized_mnist
+    full = sources._resized_mnist
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(data, "_resized_mnist", lambda split, size: tuple(a[:MNIST_CAP] for a in full(split, size)))
+        patch.setattr(sources, "_resized_mnist", lambda split, size: tuple(a[:MNIST_CAP] for a in full(split, size)))
         yield
 
 

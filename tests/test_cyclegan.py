@@ -232,9 +232,11 @@ def test_digits_are_uci_to_mnist_with_test_labels():
     (test_a, labels_a), (test_b, labels_b) = data.load_unpaired("digits", "test", size=16, with_labels=True)
     assert test_a.shape == (300, 16, 16, 1) and test_b.shape == (10000, 16, 16, 1)
     assert set(labels_a.tolist()) == set(labels_b.tolist()) == set(range(10))
-    heldout_a, _ = data.load_unpaired("digits", "heldout", size=16, channels=3)
-    assert heldout_a.shape == (300, 16, 16, 3)
-    np.testing.assert_array_equal(heldout_a[..., 1], test_a[..., 0])
+    colour_a, _ = data.load_unpaired("digits", "test", size=16, channels=3)
+    assert colour_a.shape == (300, 16, 16, 3)
+    np.testing.assert_array_equal(colour_a[..., 1], test_a[..., 0])
+    with pytest.raises(UserError, match=r"^Unknown split 'heldout'; choose one of train, test\.$"):
+        data.load_unpaired("digits", "heldout")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from kerasgen import data
+from kerasgen.data import sources
 from kerasgen.errors import UserError
 
 
@@ -19,8 +20,6 @@ def test_mnist_splits_are_the_full_database_fixed_disjoint_and_complete():
     assert not {image.tobytes() for image in sample} & {image.tobytes() for image in train}
     again, _ = data.load_mnist("validation")
     np.testing.assert_array_equal(validation, again)
-    heldout, _ = data.load_mnist("heldout")
-    np.testing.assert_array_equal(heldout, test)
     assert len(data.load_mnist("all")[0]) == 70000
 
 
@@ -29,7 +28,7 @@ def test_mnist_is_decoded_once_and_callers_cannot_change_it():
     pristine = first.copy()
     first[:] = 255  # the caller's copy
     np.testing.assert_array_equal(data.load_mnist("test")[0], pristine)
-    assert data._read_mnist.cache_info().currsize >= 1
+    assert sources._read_mnist.cache_info().currsize >= 1
     resized, _ = data.load_images("mnist", "test", 16)
     resized[:] = 0
     assert data.load_images("mnist", "test", 16)[0].max() == 255
@@ -44,7 +43,7 @@ def test_embedded_digits_are_real_eight_bit_images():
 def test_tampered_asset_is_refused(tmp_path, monkeypatch):
     (tmp_path / "mnist.npz").write_bytes((data.ASSETS / "mnist.npz").read_bytes()[:-10] + b"0" * 10)
     (tmp_path / "mnist.sha256").write_text((data.ASSETS / "mnist.sha256").read_text())
-    monkeypatch.setattr(data, "ASSETS", tmp_path)
+    monkeypatch.setattr(sources, "ASSETS", tmp_path)
     with pytest.raises(RuntimeError, match="sha256"):
         data.load_mnist("train")
 
@@ -69,7 +68,7 @@ def build_script():
 
 def test_build_script_checks_the_asset_against_the_original_idx_files(tmp_path, capsys):
     script = build_script()
-    arrays = data._mnist_arrays()
+    arrays = sources._mnist_arrays()
     for name, (filename, _) in script.IDX_FILES.items():
         array = arrays[name]
         header = bytes([0, 0, 8, array.ndim]) + b"".join(size.to_bytes(4, "big") for size in array.shape)
@@ -105,7 +104,6 @@ def test_uci_digits_are_a_resized_second_domain(size):
     assert train.shape == (1347, size, size, 1) and validation.shape == (150, size, size, 1)
     assert test.shape == (300, size, size, 1)
     assert train.max() == 255 and set(labels.tolist()) == set(range(10))
-    np.testing.assert_array_equal(data.load_uci_digits("heldout", size=size)[0], test)
 
 
 def test_uci_test_digits_are_the_former_heldout_digits():
@@ -156,10 +154,10 @@ def test_tfds_loader_offline_with_mock_data(monkeypatch):
     assert labels.shape == (6,)
     requested = []
     monkeypatch.setattr(tfds, "load", lambda name, split, **_: requested.append(split) or 1 / 0)
-    for split in ("train", "validation", "test", "heldout"):
+    for split in ("train", "validation", "test", "all"):
         with pytest.raises(UserError):
             data.load_images("tfds:mnist", split, size=16)
-    assert requested == ["train[:95%]", "train[95%:]", "test", "test"]
+    assert requested == ["train[:95%]", "train[95%:]", "test", "train+test"]
 
 
 def test_unknown_tfds_name_is_a_user_error():
@@ -218,3 +216,88 @@ def test_bad_split_batch_size_and_channels():
         data.load_images("mnist", "testing", 28)
     with pytest.raises(UserError, match="batch_size"):
         data.make_dataset(np.zeros((4, 16, 16, 1), np.uint8), batch_size=0)
+
+
+@pytest.mark.parametrize("load", [data.load_mnist, data.load_uci_digits, lambda split: data.load_images("uci", split)])
+def test_the_former_heldout_split_is_an_unknown_split(load):
+    with pytest.raises(UserError, match=r"^Unknown split 'heldout'; choose one of train, validation, test, all\.$"):
+        load("heldout")
+    assert not hasattr(data, "has_heldout_split") and not hasattr(sources, "SPLIT_ALIASES")
+
+
+def test_importing_the_package_imports_neither_tensorflow_nor_a_model_family():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, kerasgen.data\n"
+        "loaded = [name for name in sys.modules if name.split('.')[0] in ('tensorflow', 'keras', 'sklearn')\n"
+        "          or name in ('kerasgen.gan', 'kerasgen.vae', 'kerasgen.cyclegan', 'kerasgen.training')]\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_package_sets_the_pixel_limit_and_refuses_to_shadow_other_names(monkeypatch):
+    from kerasgen.data import images
+
+    monkeypatch.setattr(data, "MAX_IMAGE_PIXELS", 123)
+    assert images.MAX_IMAGE_PIXELS == data.MAX_IMAGE_PIXELS == 123
+    with pytest.raises(AttributeError, match="kerasgen.data.sources.load_images"):
+        data.load_images = lambda *args: None
+    assert data.load_images is sources.load_images
+
+
+def test_training_data_of_single_domain_images():
+    from kerasgen import families
+
+    recipe = {"data": "uci", "image_size": 16, "batch_size": 32, "max_shift": 1, "seed": 0, "epochs": 2}
+    source = data.training_data(families.IMAGES, recipe)
+    assert source.image_shape == (16, 16, 1) and source.batch_size == 32
+    source.load(with_labels=True)
+    assert source.card["images"] == 1347 and source.card["license"] == data.DATA_LICENSES["uci"]
+    assert source.preview.shape == (64, 16, 16, 1) and source.preview.dtype == np.float32
+    assert source.steps_per_epoch(None) == 43  # 1347 / 32, the last batch short
+    full = data.training_data(families.IMAGES, dict(recipe), full_batches=True)
+    full.load(with_labels=False)
+    full.batch_size = 96  # a GAN's images per step: three minibatches of 32
+    assert full.steps_per_epoch(None) == 14
+    images = next(iter(full.make_data(start_step=0)))
+    assert images.shape == (96, 16, 16, 1)
+    batches = list(source.make_data(start_step=80))
+    assert len(batches) == 6 and batches[-1][0].shape == (3, 16, 16, 1) and batches[-1][1].shape == (3,)
+    with pytest.raises(ValueError, match="kind of data"):
+        data.training_data("pairs", recipe)
+
+
+def test_training_data_of_two_domains_fills_in_channels_and_augmentation():
+    from kerasgen import families
+
+    recipe = {"data": "my_photos/", "image_size": 16, "batch_size": 2, "channels": None, "augment": None}
+    recipe.update(seed=0, epochs=1, steps_per_epoch=None)
+    source = data.training_data(families.UNPAIRED, recipe)
+    assert recipe["channels"] == 3 and recipe["augment"] is True and source.image_shape == (16, 16, 3)
+    pair = np.zeros((5, 16, 16, 3), np.uint8), np.full((9, 16, 16, 3), 255, np.uint8)
+    source.load(with_labels=False, pair=pair)
+    assert source.card["images"] == {"a": 5, "b": 9} and source.card["domains"] == {"a": "trainA", "b": "trainB"}
+    assert source.steps_per_epoch(None) == 4
+    batch_a, batch_b = next(iter(source.make_data(start_step=0)))
+    assert batch_a.shape == batch_b.shape == (2, 16, 16, 3)
+
+
+def test_cards_give_preview_images_and_test_splits(image_folder):
+    card = {"class": "AutoEncoder", "data": {"dataset": "uci", "image_size": 16}}
+    assert data.preview_images(card).shape == (300, 16, 16, 1)  # every test digit: fewer than a row per class
+    test, labels = data.card_test_split(card, test_images=20)
+    assert test.shape == (20, 16, 16, 1) and test.max() <= 1.0 and labels.shape == (20,)
+    np.testing.assert_array_equal(
+        data.card_split(card, "test", with_labels=True)[1][:3], data.load_uci_digits("test")[1][:3]
+    )
+    folder = {"class": "AutoEncoder", "data": {"dataset": str(image_folder), "image_size": 16}}
+    assert data.preview_images(folder).shape == (12, 16, 16, 1)  # all of a folder's images
+    with pytest.raises(UserError, match=r"^evaluate needs a dataset with validation and test splits"):
+        data.card_split(folder, "test")
+    two = {"class": "CycleGAN", "data": {"dataset": "digits", "image_size": 16, "channels": 1}}
+    images_a, images_b = data.preview_images(two, count=12)
+    assert images_a.shape == images_b.shape == (2, 16, 16, 1)

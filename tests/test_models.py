@@ -158,3 +158,24 @@ def test_sampling_layer_reparameterizes():
 def test_bad_hyperparameters_raise_value_error(model_class, kwargs, message):
     with pytest.raises(ValueError, match=message):
         model_class(**kwargs)
+
+
+@pytest.mark.parametrize("family", ["gan", "cyclegan"])
+def test_a_model_with_its_own_optimizers_saves_uncompiled_and_compiled(family, tmp_path):
+    import kerasgen
+    from kerasgen.cyclegan import CycleGAN
+    from kerasgen.gan import GAN
+
+    if family == "gan":
+        model = GAN(image_shape=(16, 16, 1), latent_dim=4, generator_filters=(8, 4), discriminator_filters=(4, 8))
+    else:
+        model = CycleGAN(image_shape=(16, 16, 1), generator_filters=4, residual_blocks=1, discriminator_filters=4)
+    images = np.random.default_rng(0).random((2, 16, 16, 1), dtype=np.float32)
+    inputs = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32) if family == "gan" else images
+    model.save(tmp_path / "uncompiled.keras")  # before the fix: AttributeError, no d_optimizer
+    reloaded = kerasgen.load_model(tmp_path / "uncompiled.keras")
+    assert_close(reloaded(inputs), model(inputs))
+    model.compile()
+    model.save(tmp_path / "compiled.keras")
+    reloaded = kerasgen.load_model(tmp_path / "compiled.keras")
+    assert reloaded.own_optimizers and all(getattr(reloaded, name).built for name in reloaded.own_optimizers)

@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerasgen import data, training, zoo
+from kerasgen import training, zoo
+from kerasgen.data import sources
 from kerasgen.errors import UserError
 
 TINY_AUTOENCODER = {"latent_dim": 3, "hidden_units": (16,), "filters": (4, 8)}
@@ -37,13 +38,13 @@ class Crash(Exception):
 @pytest.fixture
 def few_digits(monkeypatch):
     """Training data cut to 40 UCI digits: 3 steps an epoch at batch 16 (the last batch holds 8)."""
-    load_images = data.load_images
+    load_images = sources.load_images
 
     def first_forty(*args, **kwargs):
         images, labels = load_images(*args, **kwargs)
         return images[:40], labels[:40]
 
-    monkeypatch.setattr(data, "load_images", first_forty)
+    monkeypatch.setattr(sources, "load_images", first_forty)
 
 
 def run_family(family, out, **extra):

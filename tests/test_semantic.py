@@ -275,8 +275,8 @@ def test_semantic_loss_under_mixed_precision_is_float32(classifier_folder, polic
 
 
 def test_digits_source_is_both_domains_with_labels():
-    assert data.has_heldout_split("digits")
-    images, labels = data.load_images("digits", "heldout", size=16)
+    assert data.has_test_split("digits")
+    images, labels = data.load_images("digits", "test", size=16)
     (uci, uci_labels), (mnist, mnist_labels) = data.load_unpaired("digits", "test", size=16, with_labels=True)
     np.testing.assert_array_equal(images, np.concatenate([uci, mnist]))
     np.testing.assert_array_equal(labels, np.concatenate([uci_labels, mnist_labels]))

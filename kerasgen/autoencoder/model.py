@@ -87,12 +87,6 @@ class AutoEncoder(ReconstructionSteps, FamilyModel):
 
     flops_passes = (("encoder", 0, 1), ("decoder", 0, 1))
 
-    def build(self, input_shape=None):
-        """Marks the model built (its sub-networks are built in `__init__`).
-
-        Being built lets a reloaded `.keras` file restore the optimizer's state too.
-        """
-
     @property
     def metrics(self):
         return [self.loss_tracker, self.squared_error_tracker]

@@ -63,7 +63,7 @@ class Classifier(FamilyModel):
         >>> classifier.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         >>> images, labels = kerasgen.data.load_images("mnist", "train")
         >>> classifier.fit(kerasgen.data.make_dataset(images, 128, labels=labels), epochs=10)
-        >>> probabilities = classifier.predict(heldout_images)
+        >>> probabilities = classifier.predict(test_images)
     """
 
     def __init__(
@@ -95,7 +95,7 @@ class Classifier(FamilyModel):
 
     def build(self, input_shape):
         self.output_layer.build((None, self.feature_units))
-        super().build(input_shape)
+        keras.Model.build(self, input_shape)  # Keras's own, not FamilyModel's mark-only build
 
     def call(self, images, training=False):
         """Class probabilities of images in [0, 1]."""

@@ -178,9 +178,7 @@ class CycleGAN(SemanticConsistency, FamilyModel):
         )
 
     flops_passes = tuple((network, 0, 3) for network in NETWORKS)
-
-    def build(self, input_shape=None):
-        """Marks the model built (its networks and pools are built in `__init__`)."""
+    own_optimizers = OPTIMIZERS
 
     def compile(
         self,
@@ -218,12 +216,6 @@ class CycleGAN(SemanticConsistency, FamilyModel):
             (getattr(self, optimizer), getattr(self, network))
             for optimizer, network in zip(OPTIMIZERS, NETWORKS, strict=True)
         )
-
-    def get_compile_config(self):
-        return {name: keras.optimizers.serialize(getattr(self, name)) for name in OPTIMIZERS}
-
-    def compile_from_config(self, config):
-        self.compile(**{name: keras.optimizers.deserialize(value) for name, value in config.items()})
 
     @property
     def metrics(self):

@@ -135,9 +135,7 @@ class GAN(FamilyModel):
         self.build((None, latent_dim))
 
     flops_passes = (("generator", 1, 1), ("discriminator", 0, 3))
-
-    def build(self, input_shape=None):
-        """Marks the model built (its networks are built in `__init__`)."""
+    own_optimizers = ("d_optimizer", "g_optimizer")
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss=None, **kwargs):
         """Set both optimizers and build them; by default Adam with the loss's recommended settings.
@@ -168,18 +166,6 @@ class GAN(FamilyModel):
         self.g_optimizer = with_loss_scaling(g_optimizer, self.dtype_policy)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-
-    def get_compile_config(self):
-        return {
-            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
-        )
 
     def images_per_step(self, batch_size):
         """Real images one `train_step` needs: `d_steps * batch_size`, a fresh `batch_size` per discriminator update.

@@ -6,13 +6,12 @@ import tempfile
 
 import keras
 
-from kerasgen import distribute, families, imaging, zoo
+from kerasgen import data, distribute, families, imaging, zoo
 from kerasgen.errors import UserError
 from kerasgen.files import write_atomically
 from kerasgen.finite import first_non_finite
 from kerasgen.training.callbacks import RunCheckpoint, SampleGrid, StopOnNonFinite
 from kerasgen.training.checkpoint import CHECKPOINT, restore_training_state, save_weights_atomically
-from kerasgen.training.sources import DATA_KINDS
 from kerasgen.training.xla import choose_xla, compiled_jit, describe_xla
 
 DEFAULT_CHECKPOINT_EVERY = 200
@@ -96,7 +95,7 @@ def train(
     options = {key: None if value == "none" else value for key, value in options.items()}
     check_schedule(recipe["epochs"], recipe["batch_size"])
     strategy = start_run(recipe["seed"], deterministic, strategy, mixed_precision)
-    source = DATA_KINDS[family.data](recipe, family)
+    source = data.training_data(family.data, recipe, family.full_batches)
     with strategy.scope():
         model = build_model(family, {"image_shape": source.image_shape, **options})
     source.load(family.uses_labels(hyperparameters(model)))
