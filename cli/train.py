@@ -7,6 +7,9 @@ the options every run has (output, checkpoints, precision, distribution).
 """
 
 import click
+from click import UsageError
+
+from kerasgen.families import Option
 
 RUN_OPTIONS = [
     click.Option(["--seed"], type=int, default=0, show_default=True, help="Seeds weights, shuffling and sampling."),
@@ -71,86 +74,70 @@ def parse_widths(ctx, param, value):
     return widths
 
 
+DATA_HELP = {
+    "unpaired": "digits (embedded: UCI digits -> MNIST digits), a folder with trainA/ trainB/ testA/ testB/, "
+    "or tfds:cycle_gan/NAME.",
+    "images": "mnist (embedded MNIST: 55,000 training digits), uci, tfds:NAME or an image folder.",
+}
+
+
+def common_recipe_options(family):
+    """The recipe keys every family may have, described once (`Option`s; a family's `recipe_options` win)."""
+    return (
+        Option("data", DATA_HELP[family.data], kind="str"),
+        Option("epochs", "Passes over the training data.", minimum=1),
+        Option("batch_size", "Images (pairs) per step.", minimum=1),
+        Option("learning_rate", "Adam's (initial) learning rate.", "float", above=0),
+        Option("image_size", "Side of the square training images.", minimum=4),
+        Option("max_shift", "Augment by shifting training images up to this many pixels.", minimum=0),
+    )
+
+
 def recipe_options(family):
-    """Options for the recipe keys of `family.recipe`, with its values as defaults."""
-    recipe = family.recipe
-    described = {
-        "data": (
-            str,
-            "digits (embedded: UCI digits -> MNIST digits), a folder with trainA/ trainB/ testA/ testB/, "
-            "or tfds:cycle_gan/NAME."
-            if family.data == "unpaired"
-            else "mnist (embedded MNIST: 55,000 training digits), uci, tfds:NAME or an image folder.",
-        ),
-        "epochs": (click.IntRange(min=1), "Passes over the training data."),
-        "steps_per_epoch": (click.IntRange(min=1), "[default: 600 for --data digits, else larger domain / batch size]"),
-        "batch_size": (click.IntRange(min=1), "Images (pairs) per step."),
-        "learning_rate": (click.FloatRange(min=0, min_open=True), "Adam's (initial) learning rate [GAN: the loss's]."),
-        "beta_1": (
-            click.FloatRange(min=0, max=1, max_open=True),
-            "Adam's beta_1 [default: the loss's; 0.5, WGAN-GP 0].",
-        ),
-        "beta_2": (click.FloatRange(min=0, max=1, max_open=True), "Adam's beta_2 [default: the loss's; WGAN-GP 0.9]."),
-        "decay_epochs": (click.IntRange(min=0), "Epochs of linear decay to 0 at the end [default: half of --epochs]."),
-        "image_size": (click.IntRange(min=4), "Side of the square training images."),
-        "max_shift": (click.IntRange(min=0), "Augment by shifting training images up to this many pixels."),
-        "channels": (click.Choice(["1", "3"]), "[default: 1 for digits, 3 otherwise]"),
-    }
-    options = []
-    for key, default in recipe.items():
-        if key == "augment":
-            options.append(
-                click.Option(
-                    ["--augment/--no-augment"],
-                    default=default,
-                    help="Resize-crop-flip jitter [default: on for photos].",
-                )
-            )
-            continue
-        kind, help_text = described[key]
-        name = f"--{key.replace('_', '-')}"
-        options.append(
-            click.Option(
-                [name, key] if key == "data" else [name],
-                type=kind,
-                default=default,
-                show_default=default is not None,
-                help=help_text,
-            )
-        )
-    return options
+    """Options for the keys of `family.recipe`, with its values as defaults."""
+    described = {option.name: option for option in (*common_recipe_options(family), *family.recipe_options)}
+    unknown = [key for key in family.recipe if key not in described]
+    if unknown:
+        raise UsageError(f"Family {family.name!r} has recipe keys without an Option in recipe_options: {unknown}.")
+    return [
+        click_option(described[key], default, secondary=("data",) if key == "data" else ())
+        for key, default in family.recipe.items()
+    ]
 
 
 def hyperparameter_options(family):
     """Options for `family.options`, with their defaults (the model class's; see `kerasgen.families.Option`)."""
-    options = []
-    for option in family.options:
-        default = option.default
-        name = f"--{option.command_line_name}"
-        if option.kind == "flag":
-            options.append(
-                click.Option([name, option.name], flag_value=option.flag_value, default=default, help=option.help)
-            )
-            continue
-        kinds = {
-            "int": click.IntRange(min=option.minimum),
-            "float": click.FloatRange(min=option.minimum, max=option.below, max_open=option.below is not None),
-            "choice": click.Choice(option.choices),
-            "str": str,
-            "widths": str,
-        }
-        shown = ",".join(map(str, default)) if isinstance(default, tuple | list) else default
-        options.append(
-            click.Option(
-                [name, option.name],
-                type=kinds[option.kind],
-                default=shown,
-                show_default=default is not None,
-                callback=parse_widths if option.kind == "widths" else None,
-                help=option.help,
-            )
-        )
-    return options
+    return [click_option(option, option.default, secondary=(option.name,)) for option in family.options]
+
+
+def click_option(option, default, secondary=()):
+    """A `click.Option` for a `kerasgen.families.Option` with `default`."""
+    name = f"--{option.command_line_name}"
+    if option.kind == "flag":
+        return click.Option([name, option.name], flag_value=option.flag_value, default=default, help=option.help)
+    if option.kind == "switch":
+        return click.Option([f"{name}/--no-{option.command_line_name}"], default=default, help=option.help)
+    kinds = {
+        "int": click.IntRange(min=option.minimum),
+        "float": click.FloatRange(
+            min=option.above if option.above is not None else option.minimum,
+            min_open=option.above is not None,
+            max=option.below,
+            max_open=option.below is not None,
+        ),
+        "choice": click.Choice(option.choices),
+        "str": str,
+        "widths": str,
+    }
+    shown = ",".join(map(str, default)) if isinstance(default, tuple | list) else default
+    return click.Option(
+        [name, *secondary],
+        type=kinds[option.kind],
+        default=shown,
+        show_default=default is not None,
+        callback=parse_widths if option.kind == "widths" else None,
+        help=option.help,
+    )
 
 
 class FamilyCommand(click.Command):

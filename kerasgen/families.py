@@ -56,9 +56,11 @@ class Option:
             needs no TensorFlow; `tests/test_families.py` checks that they agree.
         help: one line for `--help`.
         kind: `int`, `float`, `str`, `widths` (comma-separated positive
-            integers), `choice` or `flag` (a switch that sets `flag_value`).
+            integers), `choice`, `flag` (a switch that sets `flag_value`) or
+            `switch` (`--NAME/--no-NAME`).
         choices: the allowed values of a `choice`.
         minimum: the smallest allowed value of an `int` or `float`.
+        above: a `float`'s bound that values must stay above.
         below: a `float`'s bound that values must stay below.
         flag: the option's name on the command line if not `--NAME-WITH-DASHES`.
         flag_value: the value a `flag` sets when given.
@@ -69,6 +71,7 @@ class Option:
     kind: str = "int"
     choices: tuple = ()
     minimum: float | None = None
+    above: float | None = None
     below: float | None = None
     flag: str | None = None
     flag_value: object = None
@@ -97,6 +100,10 @@ class Family:
             `steps_per_epoch` (unpaired); a family may add its own (a GAN's betas).
         paper: the paper(s) the family follows, for cards.
         options: the hyperparameters `kerasgen train NAME` exposes.
+        recipe_options: how `kerasgen train NAME` shows the family's own
+            recipe keys (an `Option` each: help, kind, bounds; the default is
+            the recipe's); `data`, `epochs`, `batch_size`, `learning_rate`,
+            `image_size` and `max_shift` are described once for all families.
         labels: a config key whose truthy value means the model trains on
             labels (`"num_classes"`), `"always"`, or None.
         full_batches: drop a last, smaller batch of each epoch.
@@ -115,6 +122,7 @@ class Family:
     recipe: dict = None
     paper: str = ""
     options: tuple = ()
+    recipe_options: tuple = ()
     labels: str | None = None
     full_batches: bool = False
     data_defaults: dict = dataclasses.field(default_factory=dict)

@@ -13,6 +13,8 @@ from kerasgen.gan.recipes import LOSSES as GAN_LOSSES
 
 # A Wasserstein critic needs a Lipschitz constraint (WGAN-GP's penalty), which CycleGAN does not have.
 LOSSES = tuple(name for name in GAN_LOSSES if name != "wasserstein")
+DIGITS_DEFAULTS = {"steps_per_epoch": 600, "semantic_classifier": "classifier.digits"}
+"""What `--data digits` changes when the user gives none: 600 steps an epoch, CyCADA's term with `classifier.digits`."""
 
 FAMILY = register(
     Family(
@@ -66,7 +68,17 @@ FAMILY = register(
             ),
             Option("lambda_semantic", "Weight of the semantic-consistency loss.", "float", minimum=0, default=1.0),
         ),
-        data_defaults={"digits": {"steps_per_epoch": 600, "semantic_classifier": "classifier.digits"}},
+        data_defaults={"digits": DIGITS_DEFAULTS},
+        recipe_options=(
+            Option(
+                "steps_per_epoch",
+                f"[default: {DIGITS_DEFAULTS['steps_per_epoch']} for --data digits, else larger domain / batch size]",
+                minimum=1,
+            ),
+            Option("decay_epochs", "Epochs of linear decay to 0 at the end [default: half of --epochs].", minimum=0),
+            Option("channels", "[default: 1 for digits, 3 otherwise]", kind="choice", choices=("1", "3")),
+            Option("augment", "Resize-crop-flip jitter [default: on for photos].", kind="switch"),
+        ),
         export_after_training=True,
         benchmark_cases={"cyclegan.digits": "cyclegan.digits"},
     )

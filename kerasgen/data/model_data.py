@@ -247,7 +247,7 @@ def card_kind(card):
 
 
 def preview_images(card, count=64, image_shape=None):
-    """The real images a trained model's preview grid shows (`kerasgen.imaging.preview`), as floats in [0, 1].
+    """The real images a trained model's preview grid shows (`FamilyModel.preview`), as floats in [0, 1].
 
     Taken from the test split of the data the card names (a folder without
     one: all its images; two domains without `testA/ testB/`: their

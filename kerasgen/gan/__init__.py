@@ -9,7 +9,15 @@ Example:
 """
 
 from kerasgen.families import IMAGES, Family, Option, lazy_classes, mnist_recipe, register
-from kerasgen.gan.recipes import LOSSES
+from kerasgen.gan.recipes import LOSSES, RECOMMENDED
+
+
+def recommended_values(key):
+    """`kerasgen.gan.recipes.RECOMMENDED[loss][key]` of every loss, for `--help`: "0.0002; wasserstein 0.0001"."""
+    usual = RECOMMENDED["non_saturating"][key]
+    others = [f"{loss} {settings[key]}" for loss, settings in RECOMMENDED.items() if settings[key] != usual]
+    return "; ".join([str(usual), *others])
+
 
 FAMILY = register(
     Family(
@@ -68,6 +76,19 @@ FAMILY = register(
                 below=1,
                 default=0.999,
             ),
+        ),
+        recipe_options=tuple(
+            Option(
+                key,
+                f"Adam's {key.replace('_', ' ')} [default: the loss's: {recommended_values(key)}].",
+                "float",
+                **bounds,
+            )
+            for key, bounds in (
+                ("learning_rate", {"above": 0}),
+                ("beta_1", {"minimum": 0, "below": 1}),
+                ("beta_2", {"minimum": 0, "below": 1}),
+            )
         ),
         labels="num_classes",
         full_batches=True,
