@@ -56,7 +56,8 @@ def test_help_does_not_import_tensorflow():
     script = (
         "import sys\n"
         "from kerasgen.cli import cli\n"
-        "for args in ([], ['train'], ['train', 'vae'], ['train', 'autoencoder'], ['evaluate'], ['sample'],\n"
+        "for args in ([], ['train'], ['train', 'vae'], ['train', 'autoencoder'], ['train', 'gan'], ['train', 'cyclegan'],\n"
+        "             ['evaluate'], ['sample'],\n"
         "             ['zoo'], ['zoo', 'list']):\n"
         "    try:\n"
         "        cli.main(args + ['--help'], prog_name='kerasgen', standalone_mode=False)\n"
