@@ -14,9 +14,11 @@ chosen on the test split. What is measured is the model's own business
   nats, on test digits binarized once with a fixed seed.
 * Classifier (`kerasgen.classifier.figures`): test accuracy (per domain for
   `digits`).
-* GAN (`kerasgen.gan.figures`): MNIST FID beside its matched floor, the
-  measuring classifier's confidence and class shares, conditional accuracy
-  and intra-FID, and the Parzen-window log-likelihood.
+* GAN (`kerasgen.gan.figures`): MNIST FID beside its matched floor (5,000
+  samples, and 5,000 validation digits, against a fixed, class-stratified
+  5,000 of the test digits), the measuring classifier's confidence and class
+  shares, conditional accuracy and intra-FID, and the Parzen-window
+  log-likelihood.
 * CycleGAN (`kerasgen.cyclegan.figures`): cycle reconstruction error; on
   digits, the share of translated test digits that the target domain's
   classifier assigns to the source label, beside the untranslated baseline.

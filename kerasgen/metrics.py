@@ -1,4 +1,4 @@
-"""The measuring maths, in NumPy alone: Frechet distances, Parzen windows, matched floors.
+"""The measuring maths, in NumPy alone: Frechet distances, Parzen windows, matched floors, stratified subsets.
 
 Every function takes arrays (features, images in [0, 1]) and returns
 numbers; which network makes the features and which images are compared is
@@ -8,6 +8,8 @@ Example:
     >>> from kerasgen import metrics
     >>> metrics.frechet_distance(features, features)  # ~0
 """
+
+import hashlib
 
 import numpy as np
 
@@ -91,39 +93,107 @@ def parzen_figures(samples, validation, test, sigmas=PARZEN_SIGMAS):
     return float(np.mean(log_likelihoods)), float(np.std(log_likelihoods) / np.sqrt(len(test))), sigma
 
 
-def matched_fid(generated_features, train_features, test_features, seed=SUBSET_SEED):
+def proportional_counts(counts, total):
+    """`total` split in proportion to `counts`, rounded so that the parts add up to `total`.
+
+    Each part gets the integer part of its exact share; the units left over
+    go to the largest remainders, ties to the lower index (Hamilton's method).
+
+    Example:
+        >>> proportional_counts([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009], 5000)
+        array([490, 568, 516, 505, 491, 446, 479, 514, 487, 504])
+    """
+    counts = np.asarray(counts, np.int64)
+    if total < 0 or counts.sum() < 1 or counts.min() < 0:
+        raise ValueError(f"Cannot split {total} in proportion to {counts}. Received: total={total}, counts={counts}")
+    exact = counts * total  # shares times counts.sum(), in integers so that ties are exact
+    parts = exact // counts.sum()
+    order = np.argsort(-(exact - parts * counts.sum()), kind="stable")
+    parts[order[: total - parts.sum()]] += 1
+    return parts
+
+
+def stratified_subset(labels, count, seed=SUBSET_SEED):
+    """Sorted indices of `count` items drawn without replacement, each class in proportion to its share.
+
+    The classes' quotas are `proportional_counts` of their sizes; one
+    generator seeded with `seed` then draws each class's quota, class by
+    class in increasing order, so the subset depends only on the labels,
+    `count` and `seed`.
+
+    Example:
+        >>> indices = stratified_subset(test_labels, 5000)  # 5,000 of the 10,000 MNIST test digits
+    """
+    labels = np.asarray(labels)
+    if not 0 <= count <= len(labels):
+        raise ValueError(f"Cannot draw {count} of {len(labels)} items. Received: count={count}")
+    classes, sizes = np.unique(labels, return_counts=True)
+    rng = np.random.default_rng(seed)
+    chosen = [
+        np.flatnonzero(labels == label)[rng.permutation(size)[:quota]]
+        for label, size, quota in zip(classes, sizes, proportional_counts(sizes, count), strict=True)
+    ]
+    return np.sort(np.concatenate(chosen))
+
+
+def indices_digest(indices):
+    """sha256 of indices written as decimal ASCII joined by commas ("3,17,20"), to pin a subset in a card.
+
+    Example:
+        >>> indices_digest([0, 1, 2]) == hashlib.sha256(b"0,1,2").hexdigest()
+        True
+    """
+    return hashlib.sha256(",".join(str(int(index)) for index in indices).encode("ascii")).hexdigest()
+
+
+def proportional_labels(counts, total):
+    """`total` labels, label `i` `proportional_counts(counts, total)[i]` times, each spread evenly over the array.
+
+    Example:
+        >>> proportional_labels([1, 2], 6)
+        array([1, 0, 1, 1, 0, 1])
+    """
+    parts = proportional_counts(counts, total)
+    labels = np.repeat(np.arange(len(parts)), parts)
+    ranks = np.concatenate([np.arange(part) for part in parts]) if len(parts) else np.zeros(0)
+    return labels[np.argsort((ranks + 0.5) / np.repeat(np.maximum(parts, 1), parts), kind="stable")]
+
+
+def matched_fid(generated_features, real_features, test_features, seed=SUBSET_SEED):
     """The FID of generated images and its floor, measured with the same number of images.
 
     Frechet distances shrink as the samples grow, so a floor is comparable
     only at the same size. With N the number of generated images (capped by
     the sizes of the other two sets), the FID is the distance from N
     generated images to N test images, and the floor the distance from N
-    training images to the same N test images: what a model that copies the
-    training distribution perfectly would score at this N.
+    real images to the same N test images: what a model that reproduces the
+    real distribution perfectly would score at this N. The real images must
+    be as unseen by the measuring network as the test images (a validation
+    split, not its training images, whose features sit tighter).
 
     Args:
         generated_features: features (rows) of the generated images.
-        train_features: features of training images (N or more).
-        test_features: features of test images (N or more).
+        real_features: features of real images that neither the model nor the measuring network saw.
+        test_features: features of test images.
         seed: seed of the fixed subsets taken when a set holds more than N.
 
     Returns:
         `(fid, floor, n)`.
 
     Example:
-        >>> fid, floor, n = matched_fid(classifier.features(samples), train_features, test_features)
+        >>> fid, floor, n = matched_fid(classifier.features(samples), validation_features, test_features)
     """
-    count = min(len(generated_features), len(train_features), len(test_features))
+    count = min(len(generated_features), len(real_features), len(test_features))
     if count < 2:
         raise ValueError(f"A Frechet distance needs at least 2 images per set. Received: count={count}")
     reference = fixed_subset(np.asarray(test_features), count, seed)
     fid = frechet_distance(fixed_subset(np.asarray(generated_features), count, seed), reference)
-    floor = frechet_distance(fixed_subset(np.asarray(train_features), count, seed), reference)
+    floor = frechet_distance(fixed_subset(np.asarray(real_features), count, seed), reference)
     return fid, floor, count
 
 
-def label_fids(generated_features, requested, train_features, train_labels, test_features, test_labels):
-    """Matched FID and floor of each label: its samples, and its training digits, against its test digits.
+def label_fids(generated_features, requested, real_features, real_labels, test_features, test_labels):
+    """Matched FID and floor of each label: its samples, and its unseen real digits, against its test digits.
 
     The mean over labels is the "intra-FID" of Miyato and Koyama (2018). A
     label whose samples collapsed into one pattern scores far above its
@@ -132,23 +202,23 @@ def label_fids(generated_features, requested, train_features, train_labels, test
     Args:
         generated_features: features of the generated images.
         requested: the label each generated image was asked for.
-        train_features, train_labels: training images' features and classes (the floors).
+        real_features, real_labels: unseen real images' features and classes (the floors).
         test_features, test_labels: test images' features and classes.
 
     Returns:
-        `(fids, floors)`, one of each per label 0..max(test_labels).
+        `(fids, floors, counts)`, one of each per label 0..max(test_labels);
+        `counts`: the images per set of each label's two distances.
 
     Example:
-        >>> fids, floors = label_fids(features, requested, train_features, train_labels, test_features, labels)
+        >>> fids, floors, counts = label_fids(features, requested, val_features, val_labels, test_features, labels)
     """
-    requested, train_labels, test_labels = map(np.asarray, (requested, train_labels, test_labels))
-    fids, floors = [], []
-    for label in range(int(test_labels.max()) + 1):
-        fid, floor, _ = matched_fid(
+    requested, real_labels, test_labels = map(np.asarray, (requested, real_labels, test_labels))
+    results = [
+        matched_fid(
             generated_features[requested == label],
-            train_features[train_labels == label],
+            real_features[real_labels == label],
             test_features[test_labels == label],
         )
-        fids.append(fid)
-        floors.append(floor)
-    return np.array(fids), np.array(floors)
+        for label in range(int(test_labels.max()) + 1)
+    ]
+    return tuple(np.array(column) for column in zip(*results, strict=True))

@@ -6,6 +6,7 @@ from scipy.special import logsumexp
 from kerasgen import metrics
 from kerasgen.autoencoder import AutoEncoder
 from kerasgen.autoencoder.figures import reconstruction_figures
+from kerasgen.gan import figures as gan_figures_module
 from kerasgen.gan.figures import gan_figures
 from kerasgen.vae import VAE
 from kerasgen.vae import figures as vae_figures_module
@@ -144,7 +145,7 @@ def test_label_fids_single_out_a_label_collapsed_into_one_pattern():
     sixes = np.flatnonzero(requested == 6)
     noise = np.random.default_rng(0).normal(0, 2, (len(sixes),) + generated.shape[1:])
     generated[sixes] = generated[sixes[0]] + noise
-    fids, floors = metrics.label_fids(
+    fids, floors, counts = metrics.label_fids(
         block_features(generated),
         requested,
         block_features(train[:3000]),
@@ -154,49 +155,120 @@ def test_label_fids_single_out_a_label_collapsed_into_one_pattern():
     )
     ratios = fids / floors
     assert len(fids) == 10 and np.all(floors > 0)
+    assert np.all(counts == np.minimum(np.bincount(train_labels[:3000]), np.bincount(requested)))
     assert np.argmax(ratios) == 6 and ratios[6] > 10, ratios
     assert np.all(np.delete(ratios, 6) < 3), ratios
 
 
-def test_gan_figures_with_a_tiny_gan_and_classifier():
-    from kerasgen import data
+def tiny_models(num_classes=10):
+    """A tiny GAN of 16x16 digits and a tiny classifier to measure it, both untrained, seeded."""
     from kerasgen.classifier import Classifier
     from kerasgen.gan import GAN
 
     keras.utils.set_random_seed(0)
     gan = GAN(
-        image_shape=(16, 16, 1), latent_dim=4, num_classes=10, generator_filters=(8, 4), discriminator_filters=(4,)
+        image_shape=(16, 16, 1),
+        latent_dim=4,
+        num_classes=num_classes,
+        generator_filters=(8, 4),
+        discriminator_filters=(4,),
     )
-    classifier = Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
+    return gan, Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
+
+
+def test_gan_figures_with_a_tiny_gan_and_classifier():
+    from kerasgen import data
+
+    gan, classifier = tiny_models()
     images = data.to_unit_range(data.load_images("mnist", "validation", 16)[0][:120])
-    train, validation, test = images[:64], images[64:88], images[88:]
-    figures = gan_figures(gan, classifier, train, validation, test, count=40)
+    validation, test = images[64:88], images[88:]
+    figures = gan_figures(gan, classifier, validation, test, count=40)
     assert len(figures["class_shares"]) == 10 and abs(sum(figures["class_shares"]) - 1) < 1e-3
     assert 0.1 <= figures["mean_confidence"] <= 1 and 0 <= figures["conditional_accuracy"] <= 1
     assert figures["fid"] > 0 and figures["fid_floor"] > 0 and np.isfinite(figures["parzen_log_likelihood"])
-    assert figures["fid_images"] == 32 and figures["test_images"] == 32 and figures["validation_images"] == 24
+    assert figures["fid_images"] == 24 and figures["test_images"] == 32 and figures["validation_images"] == 24
     assert figures["parzen_sigma"] in [round(float(sigma), 4) for sigma in metrics.PARZEN_SIGMAS]
-    assert "intra_fid" not in figures  # no labels given
+    assert "intra_fid" not in figures and "fid_test_subset_class_counts" not in figures  # no labels given
+    assert len(figures["fid_test_subset_sha256"]) == 64
+
+
+MNIST_TEST_HALF = [490, 568, 516, 505, 491, 446, 479, 514, 487, 504]
+"""Half of each class of the 10,000 MNIST test digits (980, 1135, ...), rounded to 5,000 in all (1 and 9: .5 each)."""
+
+
+def test_fid_test_digits_are_a_fixed_stratified_half_of_the_test_set():
+    from kerasgen import data
+
+    _, labels = data.load_mnist("test")
+    chosen = gan_figures_module.fid_test_subset(labels)
+    assert len(chosen) == len(np.unique(chosen)) == 5000 and np.all(np.diff(chosen) > 0)
+    counts = np.bincount(labels[chosen], minlength=10)
+    assert counts.tolist() == MNIST_TEST_HALF and counts.sum() == 5000
+    assert np.all(np.abs(counts - 5000 * np.bincount(labels) / len(labels)) <= 1)
+    np.testing.assert_array_equal(chosen, gan_figures_module.fid_test_subset(labels))  # deterministic
+    # The digest that cards record: changing it means every card's FID needs measuring again.
+    assert metrics.indices_digest(chosen) == "0a88c238ef55950cfd5ed3fddd0aee52243196d0aff3a0bf293fb9fd50b09989"
+    assert metrics.indices_digest(gan_figures_module.fid_test_subset(labels, seed=1)) != metrics.indices_digest(chosen)
+    assert metrics.indices_digest([3, 17, 20]) == __import__("hashlib").sha256(b"3,17,20").hexdigest()
+
+
+def test_proportional_counts_round_to_the_total_with_ties_to_the_lower_class():
+    assert metrics.proportional_counts([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009], 5000).tolist() == (
+        MNIST_TEST_HALF
+    )
+    assert metrics.proportional_counts([3, 3, 3], 4).tolist() == [2, 1, 1]
+    assert metrics.proportional_counts([1, 2], 6).tolist() == [2, 4]  # more than the counts: apportioning
+    labels = metrics.proportional_labels([1, 2], 6)
+    assert labels.tolist() == [1, 0, 1, 1, 0, 1]  # each label spread over the array
+    with pytest.raises(ValueError, match="draw"):
+        metrics.stratified_subset([0, 1], 3)
+
+
+def test_conditional_samples_are_requested_in_the_test_digits_proportions():
+    from kerasgen import data
+
+    _, labels = data.load_mnist("test")
+    subset_labels = labels[gan_figures_module.fid_test_subset(labels)]
+    requested = gan_figures_module.requested_labels(subset_labels, 10_000, 10)
+    assert len(requested) == 10_000
+    assert np.bincount(requested[:5000]).tolist() == MNIST_TEST_HALF  # the FID's samples: exactly as the test digits
+    assert np.bincount(requested).tolist() == [2 * count for count in MNIST_TEST_HALF]
+    for start in range(0, 10_000, 500):  # every batch of samples in about the same proportions
+        assert np.all(
+            np.abs(np.bincount(requested[start : start + 500], minlength=10) - np.array(MNIST_TEST_HALF) / 10) <= 1
+        )
+    fewer = gan_figures_module.requested_labels(subset_labels, 300, 10)
+    assert np.bincount(fewer).tolist() == metrics.proportional_counts(MNIST_TEST_HALF, 300).tolist()
 
 
 def test_conditional_gan_figures_carry_an_fid_per_label():
     from kerasgen import data
-    from kerasgen.classifier import Classifier
-    from kerasgen.gan import GAN
 
-    keras.utils.set_random_seed(0)
-    gan = GAN(
-        image_shape=(16, 16, 1), latent_dim=4, num_classes=10, generator_filters=(8, 4), discriminator_filters=(4,)
-    )
-    classifier = Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
+    gan, classifier = tiny_models()
     images, labels = data.load_images("mnist", "validation", 16)
     images = data.to_unit_range(images)
-    train, validation, test = images[:400], images[400:450], images[450:750]
-    train_labels, test_labels = labels[:400], labels[450:750]
-    figures = gan_figures(
-        gan, classifier, train, validation, test, count=300, train_labels=train_labels, test_labels=test_labels
+    validation, test = images[:300], images[450:750]
+    validation_labels, test_labels = labels[:300], labels[450:750]
+    asked = []
+    generate = gan.generate
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            gan, "generate", lambda count, labels, seed: asked.extend(labels) or generate(count, labels, seed)
+        )
+        figures = gan_figures(
+            gan, classifier, validation, test, count=500, validation_labels=validation_labels, test_labels=test_labels
+        )
+    assert figures["fid_images"] == 300 and figures["generated_images"] == 500
+    # Samples were asked for in the test digits' proportions, the FID's 300 exactly as the test digits.
+    test_counts = np.bincount(test_labels, minlength=10)
+    assert figures["fid_test_subset_class_counts"] == test_counts.tolist()
+    assert np.bincount(asked[:300], minlength=10).tolist() == test_counts.tolist()
+    assert (
+        np.bincount(asked, minlength=10).tolist()
+        == (test_counts + metrics.proportional_counts(test_counts, 200)).tolist()
     )
     assert len(figures["label_fids"]) == len(figures["label_fid_floors"]) == 10
+    assert figures["label_fid_images"] == np.minimum(np.bincount(validation_labels), test_counts).tolist()
     assert min(figures["label_fids"]) > 0 and min(figures["label_fid_floors"]) > 0
     assert figures["intra_fid"] == pytest.approx(np.mean(figures["label_fids"]), abs=1e-3)
     ratios = np.array(figures["label_fids"]) / np.array(figures["label_fid_floors"])
@@ -205,11 +277,45 @@ def test_conditional_gan_figures_carry_an_fid_per_label():
     few = gan_figures(
         gan,
         classifier,
-        train[:30],
-        validation,
+        validation[:30],
         test[:30],
         count=10,  # one sample per label
-        train_labels=train_labels[:30],
+        validation_labels=validation_labels[:30],
         test_labels=test_labels[:30],
     )
     assert "intra_fid" not in few and "fid" in few
+
+
+def test_the_fid_floor_pairs_validation_digits_with_the_fixed_test_digits(monkeypatch):
+    """The measuring classifier trained on the training digits: a floor of those would sit lower than unseen digits'."""
+    from kerasgen import data, zoo
+
+    real = {}
+    for split, count in (("validation", 80), ("test", 120)):
+        images, labels = data.load_images("mnist", split, 16)
+        real[split] = images[:count], labels[:count]
+    # Training digits that would give a very different floor (inverted), and the splits evaluate asks for.
+    real["train"] = (255 - real["validation"][0], real["validation"][1])
+    asked = []
+
+    def load_images(name="mnist", split="train", size=28, channels=1):
+        asked.append(split)
+        return real[split]
+
+    gan, classifier = tiny_models(num_classes=0)
+    monkeypatch.setattr(data.sources, "load_images", load_images)
+    monkeypatch.setattr(zoo, "load", lambda name: classifier)
+    card = {"class": "GAN", "data": {"dataset": "mnist", "image_size": 16}}
+    figures = gan_figures_module.evaluate(gan, card)
+    assert "train" not in asked
+    test, test_labels = data.to_unit_range(real["test"][0]), real["test"][1]
+    chosen = gan_figures_module.fid_test_subset(test_labels, 80)
+    test_features = classifier.features(test[chosen])
+    validation_floor = metrics.frechet_distance(
+        classifier.features(data.to_unit_range(real["validation"][0])), test_features
+    )
+    training_floor = metrics.frechet_distance(classifier.features(data.to_unit_range(real["train"][0])), test_features)
+    assert figures["fid_floor"] == pytest.approx(validation_floor, abs=1e-3)
+    assert training_floor != pytest.approx(validation_floor, rel=0.1)
+    assert figures["fid_images"] == 80 and figures["fid_test_subset_sha256"] == metrics.indices_digest(chosen)
+    assert figures["fid_test_subset_class_counts"] == np.bincount(test_labels[chosen]).tolist()
