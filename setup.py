@@ -36,6 +36,6 @@ setup(
         "pillow>=10,<14",
         "scikit-learn>=1.4,<2",
     ],
-    extras_require={"test": ["pytest>=8,<10", "ruff>=0.17,<0.18", "setuptools>=70"]},
+    extras_require={"test": ["pytest>=8,<10", "ruff>=0.17,<0.18", "setuptools>=70", "hypothesis>=6.100,<7"]},
     entry_points={"console_scripts": ["kerasgen=kerasgen.cli:main"]},
 )

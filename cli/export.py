@@ -16,6 +16,13 @@ import click
 @click.option("--version", type=click.IntRange(min=1), help="Version number [default: the next free one].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --version (atomically).")
 @click.option(
+    "--max-request-pixels",
+    type=click.IntRange(min=1, max=2**40),
+    help="Pixel budget of one request to an image-bytes signature (a CycleGAN's *_png): its images together, "
+    "frames included, each at least the model's size; larger requests are refused before decoding "
+    "[default: 4194304, one 2048x2048 image].",
+)
+@click.option(
     "--serving-config",
     type=click.Path(dir_okay=False),
     help="Write a TF Serving models.config naming every model under --base to this file.",
@@ -25,7 +32,7 @@ import click
     help="The --base folder as the server sees it, for --serving-config (e.g. /models in Docker) "
     "[default: the absolute path of --base].",
 )
-def export(name_or_dir, base, name, version, overwrite, serving_config, config_root):
+def export(name_or_dir, base, name, version, overwrite, max_request_pixels, serving_config, config_root):
     """Export a zoo entry or model folder as a SavedModel for TF Serving, or write a models.config.
 
     \b
@@ -34,15 +41,24 @@ def export(name_or_dir, base, name, version, overwrite, serving_config, config_r
     """
     if name_or_dir is None and serving_config is None:
         raise click.UsageError("Give a zoo entry or model folder to export, or --serving-config FILE.")
-    if name_or_dir is None and (name or version or overwrite):
-        raise click.UsageError("--name, --version and --overwrite need a zoo entry or model folder to export.")
+    if name_or_dir is None and (name or version or overwrite or max_request_pixels):
+        raise click.UsageError(
+            "--name, --version, --overwrite and --max-request-pixels need a zoo entry or model folder to export."
+        )
     from kerasgen import export as exporting
     from kerasgen.errors import UserError
     from kerasgen.files import cannot_write
 
     if name_or_dir is not None:
         try:
-            path = exporting.export(name_or_dir, base=base, name=name, version=version, overwrite=overwrite)
+            path = exporting.export(
+                name_or_dir,
+                base=base,
+                name=name,
+                version=version,
+                overwrite=overwrite,
+                max_request_pixels=max_request_pixels,
+            )
         except OSError as error:  # e.g. a full disk while writing the SavedModel; the export cleaned up after itself
             raise UserError(cannot_write(base, error)) from None
         click.echo(f"Exported {name_or_dir} to {path}/")

@@ -23,15 +23,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import assert_close, tiny_config
+from crafted import gif, gif_image, lzw
 from PIL import Image
 
-from kerasgen import data as kerasgen_data
 from kerasgen import export as exporting
 from kerasgen import zoo
 from kerasgen.cli import cli
 from kerasgen.errors import UserError
-from kerasgen.export.image_guard import declared_size
-from kerasgen.export.signatures import translators
+from kerasgen.export.image_guard import DEFAULT_REQUEST_PIXELS
 from kerasgen.export.tf_serving import _quoted
 
 ENTRY_NAMES = zoo.list()
@@ -48,10 +47,12 @@ import numpy as np
 import tensorflow as tf
 
 manifest = json.load(open(sys.argv[1]))
-report = {"signature_defs": {}, "errors": {}, "session_errors": {}}
+report = {"signature_defs": {}, "errors": {}, "session_errors": {}, "budgets": {}}
 loaded, sessions, graphs = {}, {}, {}
 for key, path in manifest["models"].items():
     loaded[key] = tf.saved_model.load(path)  # TF2, as a Python client would
+    if hasattr(loaded[key], "max_request_pixels"):
+        report["budgets"][key] = int(loaded[key].max_request_pixels())
     sessions[key] = tf.compat.v1.Session(graph=tf.Graph())  # a TF1 session, as TF Serving and saved_model_cli run
     with sessions[key].graph.as_default():
         graphs[key] = tf.compat.v1.saved_model.loader.load(sessions[key], ["serve"], path)
@@ -110,7 +111,7 @@ SIGNATURES = {
 }
 
 
-# Also without kerasgen: images that declare more pixels than the limit, sent alone to `translate_a2b_png` through
+# Also without kerasgen: images that decode to more pixels than the budget, sent alone to `translate_a2b_png` through
 # both loaders after a good image warmed each up. Reports each error and how much the peak resident memory grew.
 BOMB_CHECKER = r"""
 import json, pathlib, resource, sys
@@ -162,15 +163,14 @@ def header_bombs():
     jpeg = bytearray(encoded(small, "RGB", "JPEG"))
     frame = jpeg.index(b"\xff\xc0")  # SOF0: marker, length (2), precision (1), height (2), width (2)
     jpeg[frame + 5 : frame + 9] = struct.pack(">HH", 60000, 50000)
-    gif = bytearray(encoded(small, "P", "GIF"))
-    gif[6:10] = struct.pack("<HH", 20000, 30000)  # the logical screen
+    frame = gif([gif_image(20000, 30000, data=lzw(64))])  # a frame descriptor (TensorFlow ignores the screen)
     bmp = bytearray(encoded(small, "RGB", "BMP"))
     bmp[18:26] = struct.pack("<ii", 30000, -20000)  # a negative height: rows stored top-down
     webp = bytearray(encoded(small, "RGB", "WEBP"))
     webp[26:30] = struct.pack("<HH", 16383, 16383)  # VP8's 14-bit width and height
     return {
         "jpeg": (bytes(jpeg), 50000, 60000),
-        "gif": (bytes(gif), 20000, 30000),
+        "gif": (frame, 20000, 30000),
         "bmp": (bytes(bmp), 30000, 20000),
         "webp": (bytes(webp), 16383, 16383),
     }
@@ -253,9 +253,9 @@ def build_tiny(kind):
     return Classifier(image_shape=(16, 16, 1), filters=(4,), feature_units=8)
 
 
-def encoded(pixels, mode, fmt="PNG"):
+def encoded(pixels, mode, fmt="PNG", progressive=False):
     buffer = io.BytesIO()
-    Image.fromarray(pixels).convert(mode).save(buffer, format=fmt)
+    Image.fromarray(pixels).convert(mode).save(buffer, format=fmt, **({"progressive": True} if progressive else {}))
     return buffer.getvalue()
 
 
@@ -270,7 +270,16 @@ def png_cases(shape, rng):
         "rgba_png": (None, encoded(rng.integers(0, 256, (24, 16, 4), dtype=np.uint8), "RGBA")),
         "jpeg": (None, encoded(rng.integers(0, 256, (40, 33, 3), dtype=np.uint8), "RGB", "JPEG")),
         "gif": (None, encoded(rng.integers(0, 256, (12, 13, 3), dtype=np.uint8), "P", "GIF")),
+        "progressive_jpeg": (None, encoded(rng.integers(0, 256, (17, 21, 3), dtype=np.uint8), "RGB", "JPEG", True)),
+        "animated_gif": (None, animated_gif(rng.integers(0, 256, (3, 11, 9, 3), dtype=np.uint8))),
     }
+
+
+def animated_gif(frames):
+    buffer = io.BytesIO()
+    first, *rest = [Image.fromarray(frame) for frame in frames]
+    first.save(buffer, format="GIF", save_all=True, append_images=rest, duration=40)
+    return buffer.getvalue()
 
 
 def as_uint8(images):
@@ -527,53 +536,26 @@ def test_png_endpoints_refuse_bytes_that_are_not_an_image(served, errors):
 
 
 @pytest.mark.parametrize("caller", ["function", "session"])
-def test_png_endpoints_refuse_images_over_the_pixel_limit_before_decoding_them(served, caller):
+def test_png_endpoints_refuse_images_over_the_budget_before_decoding_them(served, caller):
     """A 250 KB PNG of 16000 x 16000 zeros would take GBs; it and header-only bombs fail at once, memory untouched."""
     assert served.bomb_report["good"] == {"function": 1, "session": 1}
     assert served.bombs["png"][0] < 300_000
-    limit = kerasgen_data.MAX_IMAGE_PIXELS
     for case, (_, width, height) in served.bombs.items():
         result = served.bomb_report[f"{case}-{caller}"]
         assert result["message"] is not None, f"{case}: the request succeeded"
-        expected = f"An image declares {width}x{height} = {width * height} pixels, over the limit of {limit} "
+        expected = (
+            f"image_bytes[0]: it decodes to {width}x{height} and counts {width * height} pixels, "
+            f"over the budget of {DEFAULT_REQUEST_PIXELS} pixels per request (max_request_pixels, set at export)"
+        )
         assert expected in result["message"], f"{case}: {result['message']}"
         assert result["grown_mib"] < 200, f"{case}: the peak resident memory grew by {result['grown_mib']:.0f} MiB"
 
 
-def test_declared_size_reads_every_format_from_its_header():
-    import tensorflow as tf
-
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
-    images = [encoded(pixels, mode, fmt) for mode, fmt in [("L", "PNG"), ("RGBA", "PNG"), ("RGB", "JPEG")]]
-    images += [encoded(pixels, "P", "GIF"), encoded(pixels, "RGB", "BMP"), encoded(pixels, "RGB", "WEBP")]
-    for options in ({"progressive": True}, {"lossless": True}, {"exif": b"Exif\0\0kerasgen"}):  # JPEG, VP8L, VP8X
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="WEBP" if "progressive" not in options else "JPEG", **options)
-        images.append(buffer.getvalue())
-    assert {data[12:16] for data in images[-3:] + images[5:6]} >= {b"VP8 ", b"VP8L", b"VP8X"}
-    for data in images:
-        known, width, height = declared_size(tf.constant(data))
-        assert (bool(known), int(width), int(height)) == (True, 30, 20), data[:16]
-        assert tf.io.decode_image(data, expand_animations=False).shape[:2] == (20, 30)
-    jpeg_xl = b"\xff\x0a" + bytes(30)  # TensorFlow decodes JPEG XL, whose size is not read: refused as unknown
-    for data in (b"not an image", b"", b"\x89PNG", jpeg_xl):
-        assert not bool(declared_size(tf.constant(data))[0])
-
-
-def test_the_pixel_limit_is_read_at_export_and_baked_in(monkeypatch):
-    import tensorflow as tf
-
-    model = build_tiny("cyclegan")
-    monkeypatch.setattr(kerasgen_data, "MAX_IMAGE_PIXELS", 300)
-    _, _, translate_png = translators(model.generator_a2b, model.image_shape)
-    monkeypatch.undo()
-    ok, over = encoded(np.zeros((15, 20), np.uint8), "L"), encoded(np.zeros((16, 19), np.uint8), "L")
-    assert translate_png(tf.constant([ok]))["png_bytes"].shape == (1,)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"declares 19x16 = 304 pixels, over the limit of 300 "):
-        translate_png(tf.constant([ok, over]))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="Unknown image file format"):
-        translate_png(tf.constant([b"\xff\x0a" + bytes(30)]))
+def test_image_bytes_exports_report_their_budget(served):
+    """`loaded.max_request_pixels()` on every CycleGAN export (and only there); `saved_model_cli show` lists it."""
+    cyclegans = {key for key, model in served.models.items() if type(model).__name__ == "CycleGAN"}
+    assert served.report["budgets"] == {key: DEFAULT_REQUEST_PIXELS for key in cyclegans}
+    assert "Function Name: 'max_request_pixels'" in served.logs["show_cyclegan"]
 
 
 @pytest.mark.parametrize("errors", ["errors", "session_errors"])
@@ -888,6 +870,7 @@ def test_serving_config_quotes_paths():
         (["export", "--serving-config", "EMPTY/models.config", "--base", "EMPTY"], "No exported models"),
         (["export", "--serving-config", "EMPTY/models.config", "--base", "EMPTY/none"], "is not a folder"),
         (["export", "--serving-config", "EMPTY/models.config", "--version", "2"], "need a zoo entry or model folder"),
+        (["export", "FOLDER", "--max-request-pixels", "0"], "--max-request-pixels"),
     ],
 )
 def test_user_mistakes_print_one_line_and_exit_2(args, message, gan_folder, tmp_path):

@@ -17,6 +17,15 @@ batch dimension (-1):
 | CycleGAN | `serving_default` = `translate_a2b`, `translate_b2a`, `*_uint8`, `*_png` |
 | Classifier | `serving_default` = `classify`, `features` |
 
+The encoded-image signatures (a CycleGAN's `*_png`) measure each request before
+decoding it (`image_guard`, `image_formats`): what every decoder would allocate
+(all GIF frames, PNG's IHDR, every JPEG SOF, WebP's canvas, BMP's header), each
+image counted at least at the model's size, must fit a budget of
+`max_request_pixels` per request, 4,194,304 (one 2048x2048 image) unless set at
+export (`export(..., max_request_pixels=N)`, `kerasgen export --max-request-pixels
+N`); images it cannot measure are refused. An export reports its budget as
+`tf.saved_model.load(path).max_request_pixels()`.
+
 A version is written to a temporary folder inside `<base>/<name>/` whose name
 is not an integer (TF Serving ignores it), then renamed into place, so a server
 watching `<base>/<name>/` never sees half a version.
@@ -28,7 +37,8 @@ One job per module:
 | `savedmodel` | `export`, `export_model`: names, versions, the temporary folder and its rename into place |
 | `module` | `serving_module`: the `tf.Module` of a model's serving functions and their variables |
 | `signatures` | what the families write their serving functions with: `spec`, `seeded_normal`, `translators`, ... |
-| `image_guard` | the size an encoded image declares, checked before decoding it |
+| `image_guard` | the request budget (`request_budget`) and its check before decoding (`checked_image_bytes`) |
+| `image_formats` | what each decoder would allocate for an encoded image, read in TensorFlow ops (`measure`) |
 | `tf_serving` | TF Serving's `--model_config_file` for a folder of models, and a `docker run` line |
 
 Importing the package or any of its modules imports neither TensorFlow nor a

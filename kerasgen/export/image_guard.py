@@ -1,140 +1,168 @@
-"""The size guard of the encoded-image signatures: refuse an image by the size its header declares, before decoding.
+"""The image-bytes guard: a request's encoded images are measured against a pixel budget before any is decoded.
 
-A small compressed image may declare billions of pixels, and TensorFlow's
-decoders allocate them all. The `*_png` signatures (`kerasgen.export.signatures.translators`)
-therefore read the width and height from the first `HEADER_BYTES` bytes of each
-image (JPEG's through `tf.io.extract_jpeg_shape`) and assert, before decoding,
-that the format is known and that the image declares at most
-`kerasgen.data.MAX_IMAGE_PIXELS` pixels, the limit the command line applies to
-files. The limit is read when the signature is built and baked into the export.
+A small compressed image may make TensorFlow's decoders allocate billions of
+pixels: a huge size in a header, GIF frames larger than their logical screen,
+a PNG whose IHDR follows a private chunk, a JPEG with a second SOF, an
+animation of many frames. The `*_png` signatures
+(`kerasgen.export.signatures.translators`) therefore read, in TensorFlow ops
+inside the SavedModel, what each decoder sizes its work from
+(`kerasgen.export.image_formats.measure`: every GIF frame, PNG's IHDR, every
+JPEG SOF, WebP's canvas, BMP's header) and refuse the request before decoding
+anything when
+
+- an image cannot be measured (an unknown format, a malformed or truncated
+  GIF, a PNG that does not start with IHDR, animated WebP, ...), or
+- the request's images count more pixels together than its budget,
+  `max_request_pixels` (`DEFAULT_REQUEST_PIXELS`, 4,194,304: one 2048x2048
+  photograph, unless set at export). An image counts the pixels its decoder
+  allocates and decodes (a GIF the larger of its canvas and its frames
+  together), and at least the model's own size, to which it is resized.
+
+The budget is read when the signatures are built (`request_budget`) and baked
+into the export; a SavedModel reports it as `loaded.max_request_pixels()` and
+in every refusal. The per-file limit of `kerasgen translate`
+(`kerasgen.data.MAX_IMAGE_PIXELS`) is another, larger one.
 
 This module imports TensorFlow only inside its functions.
 
 Example:
-    >>> import tensorflow as tf
-    >>> from kerasgen.export.image_guard import pixel_limit, size_checks
-    >>> with tf.control_dependencies(size_checks(encoded, pixel_limit())):
-    ...     image = tf.io.decode_image(encoded)
+    >>> with request_budget(1_000_000):
+    ...     translate, translate_uint8, translate_png = translators(network, (32, 32, 1))
 """
 
-HEADER_BYTES = 32  # enough to read the size of a PNG, GIF, BMP or WebP image (JPEG's is read by libjpeg)
-UNKNOWN_IMAGE = "Unknown image file format: image_bytes must hold PNG, JPEG, GIF, BMP or WebP images."
+import contextlib
+import contextvars
+
+from kerasgen.errors import UserError
+from kerasgen.export import image_formats
+
+DEFAULT_REQUEST_PIXELS = 2048 * 2048  # a 2048x2048 photograph per request
+LARGEST_REQUEST_PIXELS = 2**40  # sums of counts stay far from int64's limit
+OVER_IMAGE, OVER_REQUEST = 101, 102  # refusals beside `image_formats.REFUSALS`
+_BUDGET = contextvars.ContextVar("max_request_pixels", default=DEFAULT_REQUEST_PIXELS)
 
 
-def pixel_limit():
-    """`kerasgen.data.MAX_IMAGE_PIXELS` as it is now (baked into an export), the limit the CLI applies to files.
+def check_budget(pixels):
+    """`pixels` as a budget: `DEFAULT_REQUEST_PIXELS` for None, else a positive integer up to 2**40.
 
-    Returns:
-        The limit, an `int`.
+    Raises:
+        UserError: anything else.
 
     Example:
-        >>> pixel_limit()
-        64000000
+        >>> check_budget(None)
+        4194304
     """
-    from kerasgen import data
+    if pixels is None:
+        return DEFAULT_REQUEST_PIXELS
+    if isinstance(pixels, bool) or not isinstance(pixels, int) or not 1 <= pixels <= LARGEST_REQUEST_PIXELS:
+        raise UserError(f"max_request_pixels must be a positive integer up to 2**40, got {pixels!r}.")
+    return int(pixels)
 
-    return int(data.MAX_IMAGE_PIXELS)
 
-
-def declared_size(encoded):
-    """`(known, width, height)` that an encoded image's header declares, read without decoding it.
-
-    `known` is False for bytes that are not a PNG, JPEG, GIF, BMP or WebP image
-    (TensorFlow's `decode_image` also reads JPEG XL, whose size this does not read).
-    PNG: IHDR's big-endian width and height; JPEG: `tf.io.extract_jpeg_shape`;
-    GIF: the logical screen; BMP: the info header; WebP: the VP8, VP8L or VP8X header.
+@contextlib.contextmanager
+def request_budget(pixels=None):
+    """Within it, image-bytes signatures are built with a budget of `pixels` per request.
 
     Args:
-        encoded: a scalar `tf.string` tensor, the bytes of one image.
+        pixels: the most pixels a request's images may count together; None for `DEFAULT_REQUEST_PIXELS`.
 
-    Returns:
-        `(known, width, height)`: a bool scalar and two int64 scalars (0 when `known` is False).
+    Raises:
+        UserError: `pixels` is not a positive integer up to 2**40.
 
     Example:
-        >>> declared_size(tf.io.encode_png(tf.zeros([20, 30, 1], tf.uint8)))  # (True, 30, 20)
+        >>> with request_budget(1_000_000):
+        ...     module, signatures = serving_module(model)
+    """
+    token = _BUDGET.set(check_budget(pixels))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def max_request_pixels():
+    """The budget image-bytes signatures are built with now (`request_budget`, else `DEFAULT_REQUEST_PIXELS`).
+
+    Example:
+        >>> max_request_pixels()
+        4194304
+    """
+    return _BUDGET.get()
+
+
+def checked_image_bytes(image_bytes, budget, least_pixels=1, gif_steps=image_formats.REQUEST_GIF_STEPS):
+    """`image_bytes`, depending on a check that each can be measured and that they fit `budget` together.
+
+    The images are measured one after the other (`image_formats.measure`),
+    stopping at the first refused one or once the count passes `budget`, and
+    their GIFs take `gif_steps` steps at most together, so measuring a request
+    costs little however many images it holds.
+
+    Args:
+        image_bytes: a string tensor of shape `[batch]`, encoded images.
+        budget: the most pixels the images may count together.
+        least_pixels: the least an image counts (the model's own height x width).
+        gif_steps: the most steps the request's GIFs may take to walk, together.
+
+    Returns:
+        `image_bytes`, as a tensor that depends on the check, which fails with
+        `tf.errors.InvalidArgumentError` naming the first image refused and why.
+
+    Example:
+        >>> translate_png(checked_image_bytes(image_bytes, max_request_pixels(), 28 * 28))
     """
     import tensorflow as tf
 
-    header = tf.strings.substr(
-        tf.strings.join([tf.strings.substr(encoded, 0, HEADER_BYTES), b"\0" * HEADER_BYTES]), 0, HEADER_BYTES
+    count = tf.size(image_bytes, out_type=tf.int64)
+
+    def measure(index, steps_left, total, refusal):
+        status, width, height, frames, pixels, steps = image_formats.measure(image_bytes[index], steps_left)
+        counted = tf.maximum(pixels, least_pixels)
+        total = total + tf.minimum(counted, budget + 1)  # stops once over: never near int64's limit
+        over = tf.where(counted > budget, OVER_IMAGE, tf.where(total > budget, OVER_REQUEST, 0))
+        status = tf.where(status != 0, tf.cast(status, tf.int64), tf.cast(over, tf.int64))
+        return index + 1, steps_left - steps, total, tf.stack([status, index, width, height, frames, counted, total])
+
+    def unrefused(index, steps_left, total, refusal):
+        return tf.logical_and(index < count, refusal[0] == 0)
+
+    zero = tf.constant(0, tf.int64)
+    _, _, _, refusal = tf.while_loop(
+        unrefused,
+        measure,
+        (zero, tf.constant(gif_steps, tf.int64), zero, tf.zeros([7], tf.int64)),
     )
-    data = tf.cast(tf.io.decode_raw(header, tf.uint8), tf.int64)
-
-    def at(start, length):
-        return tf.strings.substr(header, start, length)
-
-    def little(start, count):
-        return sum(data[start + index] * (1 << (8 * index)) for index in range(count))
-
-    def big(start, count):
-        return sum(data[start + index] * (1 << (8 * (count - 1 - index))) for index in range(count))
-
-    def signed32(value):
-        return tf.abs(tf.where(value >= 1 << 31, value - (1 << 32), value))
-
-    is_png = at(0, 8) == b"\x89PNG\r\n\x1a\n"
-    is_jpeg = at(0, 3) == b"\xff\xd8\xff"
-    is_gif = tf.logical_or(at(0, 6) == b"GIF87a", at(0, 6) == b"GIF89a")
-    is_bmp = at(0, 2) == b"BM"
-    is_webp = tf.logical_and(at(0, 4) == b"RIFF", at(8, 4) == b"WEBP")
-    chunk = at(12, 4)
-    lossless = little(21, 4)
-    webp = [
-        (chunk == b"VP8 ", little(26, 2) % (1 << 14), little(28, 2) % (1 << 14)),
-        (chunk == b"VP8L", lossless % (1 << 14) + 1, lossless // (1 << 14) % (1 << 14) + 1),
-        (chunk == b"VP8X", little(24, 3) + 1, little(27, 3) + 1),
-    ]
-    jpeg = tf.cond(
-        is_jpeg,
-        lambda: tf.cast(tf.io.extract_jpeg_shape(encoded)[:2], tf.int64),
-        lambda: tf.zeros([2], tf.int64),
-    )
-    formats = [
-        (is_png, big(16, 4), big(20, 4)),
-        (is_jpeg, jpeg[1], jpeg[0]),
-        (is_gif, little(6, 2), little(8, 2)),
-        (is_bmp, signed32(little(18, 4)), signed32(little(22, 4))),
-        *[(tf.logical_and(is_webp, is_chunk), w, h) for is_chunk, w, h in webp],
-    ]
-    known, width, height = tf.constant(False), tf.constant(0, tf.int64), tf.constant(0, tf.int64)
-    for is_format, format_width, format_height in reversed(formats):
-        known = tf.logical_or(known, is_format)
-        width = tf.where(is_format, format_width, width)
-        height = tf.where(is_format, format_height, height)
-    return known, width, height
+    with tf.control_dependencies([tf.debugging.Assert(refusal[0] == 0, [refusal_message(refusal, budget)])]):
+        return tf.identity(image_bytes)
 
 
-def size_checks(encoded, limit):
-    """Assertions that `encoded` is an image of a known format declaring at most `limit` pixels.
-
-    Args:
-        encoded: a scalar `tf.string` tensor, the bytes of one image.
-        limit: the largest number of pixels allowed (`pixel_limit()` when exporting).
-
-    Returns:
-        A list of assertion ops, for `tf.control_dependencies` around the decoder. They fail with
-        `UNKNOWN_IMAGE`, or with a message naming the declared size and `limit`.
-
-    Example:
-        >>> with tf.control_dependencies(size_checks(encoded, pixel_limit())):
-        ...     image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-    """
+def refusal_message(refusal, budget):
+    """The message of a refusal `[status, index, width, height, frames, counted, total]` (a string tensor)."""
     import tensorflow as tf
 
-    known, width, height = declared_size(encoded)
-    pixels = tf.cast(width, tf.uint64) * tf.cast(height, tf.uint64)  # below 2**64: each side is below 2**32
-    message = tf.strings.join(
+    status, index, width, height, frames, counted, total = tf.unstack(refusal)
+    texts = {**image_formats.REFUSALS, OVER_IMAGE: "", OVER_REQUEST: ""}
+    codes, messages = zip(*sorted(texts.items()), strict=True)
+    text = tf.gather(tf.constant(messages), tf.argmax(tf.equal(tf.constant(codes, tf.int64), status)))
+    budget_text = f"over the budget of {budget} pixels per request (max_request_pixels, set at export)"
+    over_image = tf.strings.join(
         [
-            "An image declares ",
+            "it decodes to ",
             tf.strings.as_string(width),
             "x",
             tf.strings.as_string(height),
-            " = ",
-            tf.strings.as_string(pixels),
-            f" pixels, over the limit of {limit} (kerasgen.data.MAX_IMAGE_PIXELS when exported); send a smaller image.",
+            tf.where(frames > 1, tf.strings.join([" (", tf.strings.as_string(frames), " frames)"]), ""),
+            " and counts ",
+            tf.strings.as_string(counted),
+            f" pixels, {budget_text}; send a smaller image.",
         ]
     )
-    return [
-        tf.debugging.Assert(known, [UNKNOWN_IMAGE]),
-        tf.debugging.Assert(pixels <= tf.constant(limit, tf.uint64), [message]),
-    ]
+    over_request = tf.strings.join(
+        [
+            "the images of the request count ",
+            tf.strings.as_string(total),
+            f" pixels up to this one, {budget_text}; send fewer or smaller images.",
+        ]
+    )
+    text = tf.where(status == OVER_IMAGE, over_image, tf.where(status == OVER_REQUEST, over_request, text))
+    return tf.strings.join(["image_bytes[", tf.strings.as_string(index), "]: ", text])

@@ -2,7 +2,9 @@
 
 Only what serves is held: the networks a family needs at inference, never the
 training wrapper, its discriminators, optimizers or image pools. The module
-checks that no signature reads a variable outside those networks.
+checks that no signature reads a variable outside those networks. A model with
+image-bytes signatures also gets `max_request_pixels()`, a function that
+returns their pixel budget (`kerasgen.export.image_guard`).
 
 This module imports TensorFlow and the model's family only inside `serving_module`.
 
@@ -13,11 +15,13 @@ Example:
 """
 
 
-def serving_module(model):
+def serving_module(model, max_request_pixels=None):
     """A `tf.Module` with a `tf.function` per signature and the variables they read (of the serving networks only).
 
     Args:
         model: an AutoEncoder, VAE, GAN, CycleGAN or Classifier.
+        max_request_pixels: the pixel budget of image-bytes signatures (`image_guard.request_budget`);
+            None for `image_guard.DEFAULT_REQUEST_PIXELS`.
 
     Returns:
         `(module, signatures)`: `signatures` maps each signature name to a
@@ -25,6 +29,7 @@ def serving_module(model):
 
     Raises:
         RuntimeError: a signature reads a variable outside the serving networks.
+        UserError: `max_request_pixels` is not a positive integer up to 2**40.
 
     Example:
         >>> module, signatures = serving_module(kerasgen.zoo.load("vae.mnist"))
@@ -33,8 +38,11 @@ def serving_module(model):
     """
     import tensorflow as tf
 
-    networks, functions = model.serving_functions()
-    signatures = {key: function.get_concrete_function() for key, function in functions.items()}
+    from kerasgen.export.image_guard import request_budget
+
+    with request_budget(max_request_pixels):
+        networks, functions = model.serving_functions()
+        signatures = {key: function.get_concrete_function() for key, function in functions.items()}
     # Track the tf.Variables the functions capture, not Keras's Variable wrappers: TF Serving's loader (like
     # `saved_model_cli run`) cannot find variables that reach the SavedModel only through those wrappers.
     captured = {id(variable): variable for function in signatures.values() for variable in function.variables}
@@ -46,4 +54,10 @@ def serving_module(model):
     for key, function in functions.items():
         if key != "serving_default":
             setattr(module, key, function)
+    budgets = {
+        function.max_request_pixels for function in functions.values() if hasattr(function, "max_request_pixels")
+    }
+    if budgets:  # `saved_model_cli show --all` lists it; `tf.saved_model.load(path).max_request_pixels()` returns it
+        budget = max(budgets)
+        module.max_request_pixels = tf.function(lambda: tf.constant(budget, tf.int64), input_signature=[])
     return module, signatures

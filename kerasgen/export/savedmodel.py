@@ -23,6 +23,7 @@ import shutil
 import tempfile
 
 from kerasgen.errors import UserError
+from kerasgen.export.image_guard import check_budget
 from kerasgen.export.module import serving_module
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -30,7 +31,7 @@ VERSION_PATTERN = re.compile(r"[0-9]+")
 TEMPORARY_PREFIX = ".tmp-export-"
 
 
-def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=False):
+def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=False, max_request_pixels=None):
     """Export a zoo entry or a `kerasgen train` folder for TF Serving.
 
     Args:
@@ -41,13 +42,17 @@ def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=
             `-` become `_`). TF Serving accepts dots in names, REST URLs included.
         version: the version number (a positive integer); default the next free one.
         overwrite: replace an existing version `version` (atomically).
+        max_request_pixels: the most pixels the images of one request to an
+            image-bytes signature (a CycleGAN's `*_png`) may count together;
+            None for 4,194,304 (`kerasgen.export.image_guard`).
 
     Returns:
         The version folder, `<base>/<name>/<version>`.
 
     Raises:
         UserError: an unknown entry or folder, a bad name, an existing version
-            without `overwrite`, or weights that hold a NaN or an infinity.
+            without `overwrite`, a `max_request_pixels` that is not a positive
+            integer, or weights that hold a NaN or an infinity.
 
     Example:
         >>> export("runs/cyclegan", base="saved_models", name="digits")
@@ -57,8 +62,9 @@ def export(name_or_dir, base="saved_models", name=None, version=None, overwrite=
 
     name = default_name(name_or_dir) if name is None else name
     check_name(name)
+    check_budget(max_request_pixels)
     model, weights = zoo.load_unchecked(name_or_dir)
-    return _export_model(model, base, name, version, overwrite, weights)
+    return _export_model(model, base, name, version, overwrite, weights, max_request_pixels)
 
 
 def default_name(name_or_dir):
@@ -125,7 +131,7 @@ def versions(model_dir):
     )
 
 
-def export_model(model, base="saved_models", name="model", version=None, overwrite=False):
+def export_model(model, base="saved_models", name="model", version=None, overwrite=False, max_request_pixels=None):
     """Export a loaded kerasgen model to `<base>/<name>/<version>/` through a temporary folder.
 
     The SavedModel is written to `<base>/<name>/.tmp-export-*` and renamed to
@@ -140,27 +146,30 @@ def export_model(model, base="saved_models", name="model", version=None, overwri
         name: the served model's name.
         version: a positive integer; default one more than the highest existing version.
         overwrite: replace an existing `version`.
+        max_request_pixels: the pixel budget of one request to an image-bytes
+            signature; None for 4,194,304 (`kerasgen.export.image_guard`).
 
     Returns:
         The version folder.
 
     Raises:
-        UserError: a bad name or version, an existing version without
-            `overwrite`, or a variable of `model` (weights, optimizer state)
-            that holds a NaN or an infinity: nothing is written then.
+        UserError: a bad name, version or `max_request_pixels`, an existing
+            version without `overwrite`, or a variable of `model` (weights,
+            optimizer state) that holds a NaN or an infinity: nothing is written then.
 
     Example:
         >>> export_model(kerasgen.zoo.load("vae.mnist"), "saved_models", "vae.mnist")
         PosixPath('saved_models/vae.mnist/1')
     """
-    return _export_model(model, base, name, version, overwrite, None)
+    return _export_model(model, base, name, version, overwrite, None, max_request_pixels)
 
 
-def _export_model(model, base, name, version, overwrite, weights):
+def _export_model(model, base, name, version, overwrite, weights, max_request_pixels=None):
     """`export_model`; `weights` names the file the model's weights came from, for the error if they are not finite."""
     from kerasgen import zoo
 
     check_name(name)
+    check_budget(max_request_pixels)
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise UserError(f"The version must be a positive integer, got {version!r}.")
     base = pathlib.Path(base)
@@ -174,7 +183,7 @@ def _export_model(model, base, name, version, overwrite, weights):
     if target.exists() and not overwrite:
         raise UserError(f"{str(target)!r} already exists; pass --overwrite to replace it, or choose another version.")
     zoo.refuse_non_finite(model, weights, "exporting")
-    module, signatures = serving_module(model)
+    module, signatures = serving_module(model, max_request_pixels)
     created = not model_dir.exists()
     try:
         model_dir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ Example:
     ...     return {"images": decoder(encoder(images, training=False), training=False)}
 """
 
-from kerasgen.export.image_guard import pixel_limit, size_checks
+from kerasgen.export.image_guard import checked_image_bytes, max_request_pixels
 
 SEED_MODULUS = 2**31 - 2  # Keras's TensorFlow backend folds an int seed into int32 with this modulus
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as PIL's convert("L")
@@ -97,9 +97,10 @@ def checked_labels(labels, batch, num_classes):
 def translators(network, image_shape):
     """Float, uint8 and encoded-image translators through one generator (images in [0, 1] at its ends).
 
-    The encoded-image translator checks each image's declared size against
-    `kerasgen.data.MAX_IMAGE_PIXELS` as it is when this is called
-    (`kerasgen.export.image_guard`) before decoding it.
+    The encoded-image translator measures the request's images before decoding
+    any (`kerasgen.export.image_guard`) against the budget in effect when this is
+    called (`image_guard.request_budget`, 4,194,304 pixels by default), which it
+    keeps as its attribute `max_request_pixels`.
 
     Args:
         network: a generator mapping images in [-1, 1] to images in [-1, 1].
@@ -138,16 +139,14 @@ def translators(network, image_shape):
     def translate_uint8(images):
         return {"images": to_uint8(translated(tf.cast(images, tf.float32) / 255.0))}
 
-    limit = pixel_limit()
+    budget = max_request_pixels()
 
     def decode(encoded):
-        # The size the header declares is checked before decoding: a small compressed image may declare billions of
-        # pixels, and the decoders allocate them all. Through RGB: GIF and BMP decode to no single channel, and
-        # ITU-R 601 luma is what PIL (`kerasgen translate`) uses; PNG alpha is dropped.
-        with tf.control_dependencies(size_checks(encoded, limit)):
-            image = tf.io.decode_image(
-                encoded, channels=channels if channels not in (1, 3) else 3, dtype=tf.uint8, expand_animations=False
-            )
+        # Through RGB: GIF and BMP decode to no single channel, and ITU-R 601 luma is what PIL (`kerasgen translate`)
+        # uses; PNG alpha is dropped.
+        image = tf.io.decode_image(
+            encoded, channels=channels if channels not in (1, 3) else 3, dtype=tf.uint8, expand_animations=False
+        )
         size = tf.shape(image)[:2]
         pixels = tf.cast(image, tf.float32) / 255.0
         if channels == 1:
@@ -160,14 +159,16 @@ def translators(network, image_shape):
         restored = tf.image.resize(image, size, method="bilinear", antialias=True)
         return tf.io.encode_png(to_uint8(restored))
 
-    @tf.function(input_signature=[spec((), tf.string, "image_bytes")])
+    @tf.function(input_signature=[spec((), tf.string, "image_bytes")], autograph=False)
     def translate_png(image_bytes):
+        # Measured before decoding: a small compressed image may make the decoders allocate billions of pixels.
         images, sizes = tf.map_fn(
             decode,
-            image_bytes,
+            checked_image_bytes(image_bytes, budget, least_pixels=height * width),
             fn_output_signature=(tf.TensorSpec(image_shape, tf.float32), tf.TensorSpec([2], tf.int32)),
         )
         outputs = translated(images)
         return {"png_bytes": tf.map_fn(encode, (outputs, sizes), fn_output_signature=tf.TensorSpec([], tf.string))}
 
+    translate_png.max_request_pixels = budget
     return translate, translate_uint8, translate_png
