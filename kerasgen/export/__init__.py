@@ -3,8 +3,8 @@
 Only what serves is exported: the networks a family needs at inference
 (encoder and decoder, the generator or its moving average, both CycleGAN
 generators, the classifier's layers), held by a `tf.Module` with one
-`tf.function` per signature. Each family's `serving_functions` live beside its
-model (`kerasgen.vae.serving_functions`, ...), named by its `Family.serving`.
+`tf.function` per signature, which the model gives with its
+`serving_functions()` method (`kerasgen.base.FamilyModel`).
 Never the training wrapper, its discriminators, optimizers or image pools.
 Every signature has named inputs and outputs, fixed dtypes and a dynamic
 batch dimension (-1):

@@ -1,6 +1,6 @@
 """Building blocks of the serving signatures: what the model families use to write their `tf.function`s.
 
-Each family's `serving_functions` (`kerasgen.vae.serving_functions`, ...)
+Each family model's `serving_functions()` method (`kerasgen.vae.model.VAE`, ...)
 returns one `tf.function` per signature; these helpers give them the shared
 conventions of a kerasgen SavedModel: input specs with a dynamic batch
 dimension, seeded latents equal to Keras's, checked class labels, and the
