@@ -28,7 +28,8 @@ RUN_OPTIONS = [
     click.Option(
         ["--deterministic"],
         is_flag=True,
-        help="Deterministic TensorFlow ops: a resumed run ends with the weights of an uninterrupted one.",
+        help="Deterministic TensorFlow ops, and no XLA timing race: the same command trains the same weights, "
+        "and a resumed run ends with the weights of an uninterrupted one.",
     ),
     click.Option(
         ["--mixed-precision"],
@@ -38,8 +39,8 @@ RUN_OPTIONS = [
     click.Option(
         ["--jit-compile/--no-jit-compile"],
         default=None,
-        help="Compile the train step with XLA [default: runs of 500 steps or more time it both ways and keep "
-        "the faster; shorter runs: off].",
+        help="Compile the train step with XLA [default: off for --deterministic and runs under 500 steps; "
+        "longer runs time it both ways and keep the faster]. The card's command records the choice.",
     ),
     click.Option(
         ["--strategy"],

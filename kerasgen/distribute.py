@@ -127,6 +127,39 @@ def is_chief(strategy=None):
     return task_type == "worker" and task_id == 0 and not has_chief
 
 
+def spans_workers(strategy):
+    """Whether `strategy` is a `MultiWorkerMirroredStrategy` over more than one worker.
+
+    Example:
+        >>> spans_workers(make_strategy("default"))
+        False
+    """
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
+
+
+def any_worker(strategy, flag):
+    """Whether `flag` is true on any worker of `strategy`: a vote all workers take together.
+
+    Across several workers this is a collective (an all-reduce of one number
+    per replica): every worker must call it at the same point of the run, or
+    those that do wait for the others. Otherwise it is `bool(flag)`.
+
+    Example:
+        >>> if any_worker(strategy, first_non_finite(model) is not None):
+        ...     model.stop_training = True  # on every worker at the same step
+    """
+    if strategy is None or not spans_workers(strategy):
+        return bool(flag)
+    import tensorflow as tf
+
+    votes = strategy.run(lambda: tf.constant(1.0 if flag else 0.0))
+    return float(strategy.reduce(tf.distribute.ReduceOp.SUM, votes, axis=None)) > 0
+
+
 def num_replicas():
     """Replicas kept in sync by the current strategy (1 outside any scope).
 
@@ -247,8 +280,6 @@ def reducible_logs(logs):
     """
     import tensorflow as tf
 
-    strategy = tf.distribute.get_strategy()
-    in_multi_worker_mode = getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or not in_multi_worker_mode():
+    if not spans_workers(tf.distribute.get_strategy()):
         return logs
     return {key: tf.reshape(value, [1]) if value.shape.rank == 0 else value for key, value in logs.items()}

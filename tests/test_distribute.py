@@ -395,3 +395,81 @@ def test_kerasgen_train_on_two_workers_writes_only_on_the_chief(tmp_path):
     assert card["training"]["completed_epochs"] == 2
     assert (tmp_path / "out0" / "checkpoint.npz").exists() and (tmp_path / "out0" / "samples.png").exists()
     assert not (tmp_path / "out1").exists()
+
+
+POISON_ONE_WORKER = """
+import json
+import os
+import sys
+
+import keras
+import numpy as np
+
+from kerasgen.cli import main
+
+
+class PoisonAfterSecondEpoch(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if self.params["steps"] - 1 == batch and getattr(self, "epoch", None) == 1:
+            kernel = self.model.trainable_weights[0]
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))  # this worker's copy only
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+
+if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
+    fit = keras.Model.fit
+    keras.Model.fit = lambda model, *args, callbacks=(), **kwargs: fit(
+        model, *args, callbacks=[PoisonAfterSecondEpoch(), *callbacks], **kwargs
+    )
+sys.argv = ["kerasgen", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_nan_on_one_worker_stops_every_worker_at_the_same_step(tmp_path):
+    """A weight turns NaN on the non-chief worker only, after the last step of epoch 2, where no loss sees it.
+
+    Every worker checks its variables at the same steps and they vote, so
+    both stop there and exit 2 (none waits forever in an all-reduce), and the
+    chief's folder holds epoch 1.
+    """
+    script = tmp_path / "poison_one_worker.py"
+    script.write_text(POISON_ONE_WORKER)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    command = [
+        *(sys.executable, str(script), "train", "autoencoder", "--data", "uci", "--image-size", "16"),
+        *("--architecture", "dense", "--hidden-units", "16", "--latent-dim", "3", "--batch-size", "256"),
+        *("--epochs", "3", "--checkpoint-every", "2", "--strategy", "multiworker", "--no-jit-compile"),
+    ]
+    workers = [
+        subprocess.Popen(
+            [*command, "--out", str(tmp_path / f"out{index}")],
+            env=clean_environment(
+                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for index in range(2)
+    ]
+    deadline = time.monotonic() + 120
+    outputs = []
+    try:
+        for worker in workers:
+            outputs.append(worker.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    for worker, output in zip(workers, outputs, strict=True):
+        assert worker.returncode == 2, output[-3000:]
+        assert "Training diverged in epoch 2:" in output, output[-3000:]
+    assert "epoch 2: a variable on another worker became non-finite" in outputs[0]  # the chief's copy was fine
+    assert "epoch 2: variable " in outputs[1] and "another worker" not in outputs[1]
+    card = json.loads((tmp_path / "out0" / "card.json").read_text())
+    assert card["training"]["completed_epochs"] == 1
+    assert not (tmp_path / "out1").exists()

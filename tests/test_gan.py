@@ -225,3 +225,47 @@ def test_compile_can_choose_the_loss(batch16):
     assert model.adversarial_loss == "hinge" and model.get_config()["loss"] == "hinge"
     with pytest.raises(ValueError, match="loss must be one of"):
         model.compile(loss="bogus")
+
+
+@pytest.mark.parametrize("loss", ["wasserstein", "non_saturating"])
+def test_logged_discriminator_values_average_the_d_steps_updates(loss, monkeypatch):
+    """d_loss, gradient_penalty and the accuracies of a step are the means over its 3 updates, not the last one's."""
+    model = compiled(loss=loss, d_steps=3)
+    updates = []
+    discriminator_step = GAN._discriminator_step
+
+    def recording(self, real, labels, batch):
+        logs = discriminator_step(self, real, labels, batch)
+        updates.append({key: float(value) for key, value in logs.items()})
+        return logs
+
+    monkeypatch.setattr(GAN, "_discriminator_step", recording)
+    images, _ = digits(model.images_per_step(4))
+    logs = {key: float(np.ravel(value)[0]) for key, value in model.train_step(images).items()}  # eager
+    assert len(updates) == 3 and set(updates[0]) < set(logs)
+    for key in updates[0]:
+        mean = np.mean([update[key] for update in updates])
+        assert logs[key] == pytest.approx(mean, rel=1e-6, abs=1e-7), key
+        assert float(next(tracker for tracker in model.metrics if tracker.name == key).result()) == logs[key]
+    if loss == "wasserstein":  # the updates differ, so the last one alone would not pass
+        assert len({update["d_loss"] for update in updates}) == 3 and logs["d_loss"] != updates[-1]["d_loss"]
+
+
+def test_averaging_the_logs_leaves_the_training_step_unchanged():
+    """A step ends where the step done by hand does: d_steps updates on strided minibatches, G, EMA."""
+    from kerasgen.training import state_variables
+
+    images, _ = digits(12)
+    model = compiled(loss="wasserstein", d_steps=3, ema_decay=0.9)
+    by_hand = compiled(loss="wasserstein", d_steps=3, ema_decay=0.9)
+    model.train_step(images)
+    real = images * 2.0 - 1.0
+    for step in range(3):
+        by_hand._discriminator_step(real[step::3], None, 4)
+    by_hand._generator_step(None, 4)
+    by_hand._update_moving_average()
+    stepped, expected = state_variables(model), state_variables(by_hand)  # weights, EMA, seed state, optimizers
+    assert stepped.keys() == expected.keys()
+    for key, variable in expected.items():
+        np.testing.assert_array_equal(np.asarray(stepped[key]), np.asarray(variable), err_msg=key)
+    assert int(model.d_optimizer.iterations) == 3 and int(model.g_optimizer.iterations) == 1

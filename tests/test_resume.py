@@ -254,6 +254,70 @@ def test_a_diverged_run_keeps_its_last_good_checkpoint_and_a_loadable_folder(
         assert all(np.isfinite(stored[key]).all() for key in stored.files if stored[key].dtype.kind == "f")
 
 
+def non_finite_arrays(folder):
+    """Every array of the folder's `model.weights.h5` (h5py) and `checkpoint.npz` holding a NaN or an infinity."""
+    import h5py
+
+    bad = []
+
+    def visit(name, item):
+        if isinstance(item, h5py.Dataset) and item.dtype.kind == "f" and not np.isfinite(item[()]).all():
+            bad.append(f"model.weights.h5:{name}")
+
+    with h5py.File(folder / "model.weights.h5", "r") as weights:
+        weights.visititems(visit)
+    with np.load(folder / training.CHECKPOINT) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    bad += [
+        f"checkpoint.npz:{key}"
+        for key, array in arrays.items()
+        if array.dtype.kind == "f" and not np.isfinite(array).all()
+    ]
+    return bad
+
+
+def test_a_state_holding_a_nan_is_never_written_as_a_checkpoint(tmp_path):
+    from kerasgen.vae import VAE
+
+    model = VAE(image_shape=(16, 16, 1), latent_dim=2, hidden_units=(8,), filters=(4,))
+    model.compile()
+    model.optimizer.build(model.trainable_variables)
+    training.save_training_state(model, tmp_path / "checkpoint.npz", {"step": 3})
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    slot = model.optimizer.variables[-1]
+    slot.assign(np.full(slot.shape, np.inf, "float32"))
+    with pytest.raises(UserError, match="optimizer/.* is not finite; checkpoint .* was not written"):
+        training.save_training_state(model, tmp_path / "checkpoint.npz", {"step": 6})
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+    assert [path.name for path in tmp_path.iterdir()] == ["checkpoint.npz"]
+
+
+def refuse_non_finite(constant):
+    raise AssertionError(f"the card holds {constant}")
+
+
+@pytest.mark.parametrize("family", ["gan", "vae"])
+@pytest.mark.parametrize("where", ["after_last_step", "optimizer_after_last_step"])
+def test_a_run_poisoned_in_its_last_epoch_writes_no_non_finite_value(family, where, few_digits, tmp_path, monkeypatch):
+    """A weight, or an optimizer slot, turned NaN after the last step: every file written is finite, and fine-tuning
+    (compile, then load_weights, which restores the optimizers too) starts from a finite state with epoch 1's counts."""
+    poison_every_fit(monkeypatch, where)
+    with pytest.raises(UserError, match="diverged in epoch 2: variable .* epoch 1, the last good one"):
+        run_family(family, tmp_path / "run")
+    folder = tmp_path / "run"
+    assert non_finite_arrays(folder) == []
+    card = json.loads((folder / zoo.CARD).read_text(), parse_constant=refuse_non_finite)
+    assert card["training"]["completed_epochs"] == 1
+    from kerasgen.finite import first_non_finite
+
+    model = zoo.load(folder)
+    model.compile_for_recipe(card["training"], jit_compile=False)
+    model.load_weights(folder / "model.weights.h5")
+    assert first_non_finite(model) is None
+    optimizer = model.g_optimizer if family == "gan" else model.optimizer
+    assert int(optimizer.iterations) == card["training"]["steps_per_epoch"]  # rolled back to the end of epoch 1
+
+
 POISONED_CLI = """
 import sys
 import keras

@@ -1,3 +1,7 @@
+import os
+import shlex
+import subprocess
+import sys
 import types
 
 import keras
@@ -11,7 +15,7 @@ from kerasgen.training import StopOnNonFinite, train
 @pytest.mark.parametrize("key", ["loss", "kl_loss", "d_loss"])
 def test_non_finite_guard_watches_every_logged_key(key):
     guard = StopOnNonFinite()
-    guard.set_model(types.SimpleNamespace(stop_training=False, get_weights=list, set_weights=lambda weights: None))
+    guard.set_model(types.SimpleNamespace(stop_training=False, variables=[]))
     guard.on_train_begin()
     guard.on_train_batch_end(0, {"loss": 1.0, "kl_loss": 2.0, "d_loss": 3.0})
     assert not guard.model.stop_training and guard.bad_key is None
@@ -130,3 +134,131 @@ def test_xla_choice_without_a_trial(batch16, monkeypatch):
             "jit_compile": True,
             "chosen_by": "mixed precision",
         }
+
+
+def test_a_deterministic_run_never_races_and_the_command_records_the_choice(batch16, monkeypatch):
+    from kerasgen import training
+    from kerasgen.training.xla import command_with_xla
+
+    model, dataset = tiny_autoencoder(batch16)
+    monkeypatch.setattr(training.xla, "time_train_step", lambda model, dataset: pytest.fail("raced"))
+    record = training.choose_xla(model, None, lambda: dataset, 10 * training.XLA_TRIAL_MIN_STEPS, deterministic=True)
+    assert record == {"jit_compile": False, "chosen_by": "--deterministic (no timing race)"}
+    assert training.choose_xla(model, True, lambda: dataset, 10, deterministic=True)["jit_compile"] is True
+    assert command_with_xla("kerasgen train vae --epochs 2", True) == "kerasgen train vae --epochs 2 --jit-compile"
+    assert command_with_xla("kerasgen train vae --jit-compile --out 'a b'", False) == (
+        "kerasgen train vae --out 'a b' --no-jit-compile"
+    )
+    assert command_with_xla(None, True) is None
+
+
+def xla_cannot_compile(monkeypatch, model_class):
+    """Give `model_class`'s train step an op without an XLA kernel (a Python function): XLA fails on it."""
+    import tensorflow as tf
+
+    train_step = model_class.train_step
+
+    def with_a_python_op(self, data):
+        tf.numpy_function(lambda: np.float32(0), [], tf.float32)
+        return train_step(self, data)
+
+    monkeypatch.setattr(model_class, "train_step", with_a_python_op)
+
+
+def test_an_xla_failure_in_the_trial_means_no_xla(batch16, monkeypatch):
+    from kerasgen import training
+    from kerasgen.autoencoder import AutoEncoder
+
+    xla_cannot_compile(monkeypatch, AutoEncoder)
+    model, dataset = tiny_autoencoder(batch16)
+    before = {key: np.asarray(variable) for key, variable in training.state_variables(model).items()}
+    record = training.choose_xla(model, None, lambda: dataset, training.XLA_TRIAL_MIN_STEPS)
+    assert record["jit_compile"] is False and model.jit_compile is False
+    assert record["chosen_by"].startswith("XLA failed on the train step (InvalidArgumentError: ")
+    line = training.describe_xla(record)
+    assert line.startswith("XLA off: XLA failed") and "\n" not in line and len(line) < 250
+    for key, variable in training.state_variables(model).items():
+        np.testing.assert_array_equal(np.asarray(variable), before[key], err_msg=key)
+
+
+def test_an_xla_failure_at_the_first_step_trains_without_xla_and_says_so(monkeypatch, tmp_path, capsys):
+    from kerasgen import zoo
+    from kerasgen.autoencoder import AutoEncoder
+
+    xla_cannot_compile(monkeypatch, AutoEncoder)
+    options = {"data": "uci", "epochs": 1, "image_size": 16, "architecture": "dense", "hidden_units": (8,)}
+    command = "kerasgen train autoencoder --jit-compile"
+
+    def no_fallback(model, error):
+        raise error
+
+    with pytest.raises(Exception, match="XLA_CPU_JIT"), monkeypatch.context() as patch:  # the failure is real
+        patch.setattr("kerasgen.training.run.without_xla", no_fallback)
+        train("autoencoder", tmp_path / "unguarded", verbose=0, jit_compile=True, **options)
+    capsys.readouterr()
+    folder = train("autoencoder", tmp_path / "xla", verbose=0, jit_compile=True, command=command, **options)
+    printed = capsys.readouterr().out.splitlines()
+    assert [line for line in printed if "XLA" in line] == [printed[0]] and printed[0].startswith("XLA off: XLA failed")
+    card = zoo.card(folder)
+    assert card["training"]["xla"]["jit_compile"] is False
+    assert card["training"]["command"] == "kerasgen train autoencoder --no-jit-compile"
+    plain = train("autoencoder", tmp_path / "plain", verbose=0, jit_compile=False, **options)
+    assert zoo.card(plain)["training"]["completed_epochs"] == 1
+    for expected, actual in zip(zoo.load(plain).get_weights(), zoo.load(folder).get_weights(), strict=True):
+        np.testing.assert_allclose(actual, expected, atol=1e-6, rtol=0)
+
+
+def kerasgen_command(words):
+    """Run `kerasgen WORDS...` in a fresh process (it enables op determinism for the whole process)."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kerasgen.cli", *words[1:]],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(processes):
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output[-3000:]
+
+
+def weight_arrays(folder):
+    import h5py
+
+    arrays = {}
+    with h5py.File(folder / "model.weights.h5", "r") as weights:
+        weights.visititems(
+            lambda name, item: arrays.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None
+        )
+    return arrays
+
+
+def test_a_recorded_deterministic_command_trains_the_same_weights_again(tmp_path):
+    """`--deterministic` with `--jit-compile`, and without an XLA flag (no race: no XLA, recorded as
+    `--no-jit-compile`): the command in the card, run again, trains identical weights, optimizer state included."""
+    from kerasgen import zoo
+
+    tiny = "train autoencoder --data uci --epochs 1 --image-size 16 --architecture dense --hidden-units 8"
+    first = {
+        "xla": ["kerasgen", *tiny.split(), "--deterministic", "--jit-compile", "--out", str(tmp_path / "xla")],
+        "no_xla": ["kerasgen", *tiny.split(), "--deterministic", "--out", str(tmp_path / "no_xla")],
+    }
+    finish([kerasgen_command(words) for words in first.values()])
+    again = {}
+    for name, flag in (("xla", "--jit-compile"), ("no_xla", "--no-jit-compile")):
+        card = zoo.card(tmp_path / name)
+        assert card["training"]["xla"]["jit_compile"] is (name == "xla")
+        recorded = shlex.split(card["training"]["command"])
+        assert flag in recorded and "--deterministic" in recorded
+        recorded[recorded.index("--out") + 1] = str(tmp_path / f"{name}_again")
+        again[name] = recorded
+    finish([kerasgen_command(words) for words in again.values()])
+    for name in first:
+        expected, actual = weight_arrays(tmp_path / name), weight_arrays(tmp_path / f"{name}_again")
+        assert expected.keys() == actual.keys() and len(expected) > 4
+        for key, array in expected.items():
+            np.testing.assert_array_equal(actual[key], array, err_msg=f"{name}: {key}")

@@ -36,9 +36,12 @@ class GAN(FamilyModel):
     is 5 for `wasserstein` (WGAN-GP's n_critic) and 1 for the others, and
     `compile()` without optimizers builds Adam(1e-4, beta_1=0, beta_2=0.9)
     for `wasserstein` and DCGAN's Adam(2e-4, beta_1=0.5) for the others.
-    The logged discriminator accuracies use the loss's own decision boundary
-    (`kerasgen.gan.losses.decision_boundary`: 0 for logits and hinge, half the real
-    target for least squares); a Wasserstein critic has none and logs none.
+    The logged `d_loss`, `gradient_penalty` and accuracies of a step are the
+    means over its `d_steps` discriminator updates (each update counts, not
+    only the last). The logged discriminator accuracies use the loss's own
+    decision boundary (`kerasgen.gan.losses.decision_boundary`: 0 for logits
+    and hinge, half the real target for least squares); a Wasserstein critic
+    has none and logs none.
 
     Under a distribution strategy each dataset batch is the global batch:
     replicas scale their losses by the number of replicas, cut their noise
@@ -297,10 +300,13 @@ class GAN(FamilyModel):
         # one device would give it, as a contiguous slice would not.
         all_real = all_real[: batch * self.d_steps]
         all_labels = None if all_labels is None else all_labels[: batch * self.d_steps]
+        updates = []
         for step in range(self.d_steps):
             real = all_real[step :: self.d_steps]
             labels = None if all_labels is None else all_labels[step :: self.d_steps]
-            logs = self._discriminator_step(real, labels, batch)
+            updates.append(self._discriminator_step(real, labels, batch))
+        # The logs of the step: d_loss, gradient_penalty and the accuracies averaged over the k updates.
+        logs = {key: ops.mean(ops.stack([update[key] for update in updates])) for key in updates[0]}
         logs["g_loss"] = self._generator_step(labels, batch)
         if self.ema_generator is not None:
             self._update_moving_average()

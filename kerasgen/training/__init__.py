@@ -13,8 +13,11 @@ A run writes into its output folder:
 * `logs/`: TensorBoard logs.
 
 Files are written to a temporary name and renamed, so an interrupted run
-never leaves a half-written card, weights file or checkpoint. Under a
-multi-worker strategy only the chief writes.
+never leaves a half-written card, weights file or checkpoint, and none of
+them ever holds a NaN or an infinity (a diverged run rolls every state
+variable back to its last good epoch). The card's command carries the XLA
+flag the run used, so that it repeats the run. Under a multi-worker
+strategy only the chief writes.
 
 Example:
     >>> from kerasgen.training import train

@@ -11,8 +11,9 @@ import pathlib
 import keras
 
 from kerasgen import imaging
+from kerasgen.distribute import any_worker
 from kerasgen.finite import first_non_finite
-from kerasgen.training.checkpoint import save_training_state
+from kerasgen.training.checkpoint import save_training_state, state_variables
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -51,53 +52,104 @@ class SampleGrid(keras.callbacks.Callback):
 
 class StopOnNonFinite(keras.callbacks.Callback):
     """Stops training when any logged value (not only `loss`) or any variable of the
-    model or its optimizers becomes NaN or infinite, and puts back the weights of
-    the last epoch that ended with finite values.
+    model or its optimizers becomes NaN or infinite, and puts back the whole state
+    of the last epoch that ended with finite values.
 
     Logged values are read after every batch; the variables (weights,
-    optimizer slots, EMA copies, batch-norm statistics, image pools) at every
-    epoch end and before every checkpoint, with `kerasgen.finite.first_non_finite`
-    (one fused reduction). Both are needed: with TensorFlow's oneDNN kernels a
-    NaN kernel can leave the loss finite.
+    optimizer slots and iterations, EMA copies, batch-norm statistics, image
+    pools) every `every` steps and at every epoch end, with
+    `kerasgen.finite.first_non_finite` (one fused reduction). Both are needed:
+    with TensorFlow's oneDNN kernels a NaN kernel can leave the loss finite.
+    The rollback assigns every variable of `kerasgen.training.state_variables`
+    (weights, optimizer slots and iterations, pools, seed generators) its value
+    at the end of the last good epoch (or at the start of training), so no
+    diverged optimizer state survives into a saved file.
+
+    Under a strategy that spans several workers, every worker checks its
+    variables at the same steps and the verdict is all-reduced
+    (`kerasgen.distribute.any_worker`), so all workers stop at the same step
+    and none is left waiting in an all-reduce. The logs need no vote: Keras
+    averages them over all replicas, so every worker reads the same values.
+
+    Put it before any callback that relies on its verdict (`RunCheckpoint`).
+
+    Args:
+        every: steps between variable checks within an epoch (those of the
+            run's checkpoints); None for epoch ends only.
+        start_step: steps already done when training starts (on a resume).
+        strategy: the run's `tf.distribute` strategy; the checks are
+            synchronized across workers if it spans several.
 
     Attributes:
         bad_key: the first non-finite log entry or variable, or None.
-        good_epochs: epochs completed before the divergence (their weights are kept).
+        good_epochs: epochs completed before the divergence (their state is kept).
+        step: steps completed so far.
+        checked_step: the step of the last check of the variables.
 
     Example:
-        >>> guard = StopOnNonFinite()
+        >>> guard = StopOnNonFinite(every=200)
         >>> model.fit(dataset, epochs=10, callbacks=[guard])
-        >>> if guard.bad_key: print(f"diverged; kept the weights of epoch {guard.good_epochs}")
+        >>> if guard.bad_key: print(f"diverged; kept the state of epoch {guard.good_epochs}")
     """
 
-    def __init__(self):
+    def __init__(self, every=None, start_step=0, strategy=None):
         super().__init__()
         self.bad_key = None
         self.good_epochs = 0
-        self.good_weights = None
+        self.good_state = None
+        self.every = every
+        self.step = self.epoch_start = start_step
+        self.checked_step = None
+        self.strategy = strategy
 
     def on_train_begin(self, logs=None):
-        self.good_weights = self.model.get_weights()
+        self.good_state = snapshot(self.model)
 
     def check(self, logs=None, variables=True):
-        """True if `logs` (and, with `variables`, every variable) are finite; otherwise stop and roll back."""
-        if self.bad_key is None:
-            bad_log = next((key for key, value in (logs or {}).items() if not math.isfinite(float(value))), None)
-            bad_variable = first_non_finite(self.model) if variables and bad_log is None else None
-            if bad_log is None and bad_variable is None:
-                return True
-            self.bad_key = bad_log or f"variable {bad_variable}"
-            self.model.stop_training = True
-            self.model.set_weights(self.good_weights)
+        """True if `logs` (and, with `variables`, every variable) are finite; otherwise stop and roll back.
+
+        Under a multi-worker strategy a check of the variables is a collective:
+        every worker must make it at the same step.
+        """
+        if self.bad_key is not None:
+            return False
+        bad_log = next((key for key, value in (logs or {}).items() if not math.isfinite(float(value))), None)
+        bad_variable = elsewhere = None
+        if variables:
+            self.checked_step = self.step
+            bad_variable = first_non_finite(self.model) if bad_log is None else None
+            bad_here = bad_log is not None or bad_variable is not None
+            elsewhere = any_worker(self.strategy, bad_here) and not bad_here  # every worker votes, good or bad
+        if bad_log is None and bad_variable is None and not elsewhere:
+            return True
+        self.bad_key = bad_log or (f"variable {bad_variable}" if bad_variable else "a variable on another worker")
+        self.model.stop_training = True
+        restore(self.model, self.good_state)
         return False
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = self.step
+
     def on_train_batch_end(self, batch, logs=None):
-        self.check(logs, variables=False)
+        done_before, self.step = self.step, self.epoch_start + batch + 1  # batch: the last of `steps_per_execution`
+        crossed = bool(self.every) and self.step // self.every > done_before // self.every
+        self.check(logs, variables=crossed)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.check(logs):
-            self.good_weights = self.model.get_weights()
+        if self.check(logs, variables=self.checked_step != self.step):
+            self.good_state = snapshot(self.model)
             self.good_epochs = epoch + 1
+
+
+def snapshot(model):
+    """The value of every state variable of `model` (`state_variables`), as NumPy arrays by key."""
+    return {key: keras.ops.convert_to_numpy(variable) for key, variable in state_variables(model).items()}
+
+
+def restore(model, values):
+    """Assign every state variable of `model` its value in `values` (a `snapshot`)."""
+    for key, variable in state_variables(model).items():
+        variable.assign(values[key])
 
 
 def _finite(logs):
@@ -117,9 +169,10 @@ class RunCheckpoint(keras.callbacks.Callback):
         every: steps between checkpoints within an epoch; None for epoch ends only.
         fingerprint: the run's settings, stored so that a resume can check them.
         epoch_logs: the logs of the last completed epoch (on a resume).
-        guard: the run's `StopOnNonFinite`, which checks logs and variables
-            before each save (and rolls back and stops on a failure); None
-            to check them here.
+        guard: the run's `StopOnNonFinite`, whose verdict on logs and
+            variables decides each save (it rolls back and stops on a
+            failure; put it before this callback, with the same `every`, so
+            that it has checked the step already); None to check them here.
 
     Attributes:
         step: steps completed so far.
@@ -141,9 +194,11 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.xla = None
 
     def healthy(self, logs):
-        if self.guard is not None:
+        if self.guard is None:
+            return _finite(logs) and first_non_finite(self.model) is None
+        if self.guard.checked_step != self.step:  # a guard checking on another schedule: ask it now
             return self.guard.check(logs)
-        return _finite(logs) and first_non_finite(self.model) is None
+        return self.guard.bad_key is None  # the guard, earlier in the callbacks, has checked this step
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = self.step

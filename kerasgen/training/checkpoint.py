@@ -44,13 +44,20 @@ def save_training_state(model, path, counters):
     disk, then renamed over `path`: a crash at any moment leaves either the
     previous checkpoint or the new one, never a torn file. A failed write
     (a full disk) raises `UserError` and leaves the previous checkpoint.
+    A state holding a NaN or an infinity is refused (`UserError`), so a
+    checkpoint never holds a diverged state.
 
     Example:
         >>> save_training_state(model, pathlib.Path("runs/gan/checkpoint.npz"), {"step": 400})
     """
     path = pathlib.Path(path)
     arrays = {key: keras.ops.convert_to_numpy(variable) for key, variable in state_variables(model).items()}
-    arrays["counters"] = np.array(json.dumps(counters))
+    bad = next(
+        (key for key, array in arrays.items() if array.dtype.kind in "fc" and not np.isfinite(array).all()), None
+    )
+    if bad:
+        raise UserError(f"State variable {bad} is not finite; checkpoint {str(path)!r} was not written.")
+    arrays["counters"] = np.array(json.dumps(counters, allow_nan=False))
 
     def write(temporary):
         with open(temporary, "wb") as file:

@@ -10,9 +10,9 @@ from kerasgen import data, distribute, families, imaging, zoo
 from kerasgen.errors import UserError
 from kerasgen.files import write_atomically
 from kerasgen.finite import first_non_finite
-from kerasgen.training.callbacks import RunCheckpoint, SampleGrid, StopOnNonFinite
+from kerasgen.training.callbacks import RunCheckpoint, SampleGrid, StopOnNonFinite, restore, snapshot
 from kerasgen.training.checkpoint import CHECKPOINT, restore_training_state, save_weights_atomically
-from kerasgen.training.xla import choose_xla, compiled_jit, describe_xla
+from kerasgen.training.xla import choose_xla, command_with_xla, compiled_jit, describe_xla, without_xla
 
 DEFAULT_CHECKPOINT_EVERY = 200
 BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
@@ -111,6 +111,7 @@ def train(
             raise UserError(str(error).splitlines()[0]) from None
     recipe = {"command": command, **recipe, "precision": keras.mixed_precision.global_policy().name}
     run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
+    run["deterministic"] = deterministic
     return fit_and_write(
         model, out, source.make_data, source.preview, source.card, recipe, family.paper, jit_compile=jit_compile, **run
     )
@@ -194,6 +195,7 @@ def fit_and_write(
     overwrite=False,
     strategy=None,
     jit_compile=None,
+    deterministic=False,
 ):
     """Fit a compiled model with the standard callbacks, resuming from `out`'s checkpoint, then write the folder.
 
@@ -205,13 +207,24 @@ def fit_and_write(
     number of steps.
 
     `jit_compile` True or False compiles the train step with XLA or without;
-    None lets `choose_xla` decide (measured on this machine for long runs).
+    None lets `choose_xla` decide (measured on this machine for long runs,
+    never measured when `deterministic`). If XLA fails on the first step,
+    the run trains without it and prints one line saying so. The card
+    records the choice (`training.xla`) and the recorded command
+    (`recipe["command"]`) gets the matching `--jit-compile` or
+    `--no-jit-compile`, so that repeating it trains the same weights.
 
-    If a logged value or a variable turns non-finite, training stops; the folder then holds
-    the weights of the last good epoch and the call raises `UserError`
-    saying so (or, if no epoch completed, writes nothing and raises). Under
-    a multi-worker strategy, workers other than the chief write nothing and
-    return None.
+    If a logged value or a variable (optimizer slots included) turns
+    non-finite, training stops and every state variable goes back to the
+    last good epoch; the folder then holds the weights of that epoch and the
+    call raises `UserError` saying so (or, if no epoch completed, writes
+    nothing and raises). No file written (weights, checkpoint, card) ever
+    holds a NaN or an infinity. Under a multi-worker strategy all workers
+    check at the same steps and stop together; workers other than the chief
+    write nothing and return None (or raise the same `UserError`).
+
+    Example:
+        >>> fit_and_write(model, pathlib.Path("runs/vae"), source.make_data, images, card, recipe, paper)
     """
     chief = distribute.is_chief(strategy)
     steps_per_epoch, epochs = recipe["steps_per_epoch"], recipe["epochs"]
@@ -235,61 +248,49 @@ def fit_and_write(
     total_steps = epochs * steps_per_epoch
     if start_step and chief:
         print(f"Resuming from {checkpoint}: {start_step} of {total_steps} steps done.")
-    xla = choose_xla(model, jit_compile, lambda: make_data(start_step), total_steps - start_step, counters.get("xla"))
-    if chief and verbose:
+    steps_left = total_steps - start_step
+    xla = choose_xla(model, jit_compile, lambda: make_data(start_step), steps_left, counters.get("xla"), deterministic)
+    if chief and (verbose or xla["chosen_by"].startswith("XLA failed")):
         print(describe_xla(xla))
-    stop_on_non_finite = StopOnNonFinite()
-    stop_on_non_finite.good_epochs = start_step // steps_per_epoch
+    guard = StopOnNonFinite(every=checkpoint_every, start_step=start_step, strategy=strategy)
+    guard.good_epochs = start_step // steps_per_epoch
+    epoch_logs = counters.get("epoch_logs")
     run_checkpoint = RunCheckpoint(
-        checkpoint,
-        steps_per_epoch,
-        start_step,
-        checkpoint_every,
-        fingerprint,
-        counters.get("epoch_logs"),
-        guard=stop_on_non_finite,
+        checkpoint, steps_per_epoch, start_step, checkpoint_every, fingerprint, epoch_logs, guard
     )
     run_checkpoint.xla = xla
-    callbacks = [stop_on_non_finite]
+    callbacks = [guard]
     if chief:
         callbacks = [
-            stop_on_non_finite,
+            guard,
             run_checkpoint,
             SampleGrid(out / "samples", preview_images, seed=recipe["seed"], log_dir=out / "logs" / "samples"),
             keras.callbacks.TensorBoard(str(out / "logs")),
         ]
-    step = start_step
-    while step < total_steps and not stop_on_non_finite.bad_key:
-        epoch, done = divmod(step, steps_per_epoch)
-        last_epoch = epoch + 1 if done else epochs
-        model.fit(
-            make_data(step),
-            initial_epoch=epoch,
-            epochs=last_epoch,
-            steps_per_epoch=steps_per_epoch - done,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,  # the dataset is shuffled by step; Keras would only warn that it ignores True
-        )
-        step = last_epoch * steps_per_epoch
-    good_epochs = stop_on_non_finite.good_epochs
-    if stop_on_non_finite.bad_key and not good_epochs:
+    xla = fit_steps(model, make_data, start_step, recipe, callbacks, verbose, xla, chief)
+    good_epochs = guard.good_epochs
+    if guard.bad_key and not good_epochs:
         raise UserError(
-            f"Training diverged in the first epoch: {stop_on_non_finite.bad_key} became non-finite; "
+            f"Training diverged in the first epoch: {guard.bad_key} became non-finite; "
             "no model was saved. Try a lower --learning-rate."
         )
+    diverged = f"Training diverged in epoch {good_epochs + 1}: {guard.bad_key} became non-finite."
     if not chief:
+        if guard.bad_key:
+            raise UserError(f"{diverged} The chief keeps the weights of epoch {good_epochs}, the last good one.")
         return None
-    bad_variable = first_non_finite(model, optimizers=False)
+    bad_variable = first_non_finite(model)  # weights and optimizers: all that model.weights.h5 holds
     if bad_variable:  # cannot happen after a rollback to a checked epoch; never write such weights all the same
         raise UserError(f"Variable {bad_variable} is not finite; nothing was written to {out}.")
+    training = {**recipe, "final_logs": run_checkpoint.epoch_logs, "completed_epochs": good_epochs, "xla": xla}
+    training["command"] = command_with_xla(recipe.get("command"), xla["jit_compile"])
+    if start_step:
+        training["resumed_from_step"] = start_step
+    card_json(training, out)  # a non-finite value in the card stops the run before anything is written
     (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
     batch, columns = model.preview(64, recipe["seed"], preview_images)
     imaging.save_grid(batch, out / "samples.png", columns)
-    training = {**recipe, "final_logs": run_checkpoint.epoch_logs, "completed_epochs": good_epochs, "xla": xla}
-    if start_step:
-        training["resumed_from_step"] = start_step
     card = {
         "name": out.name,
         "class": type(model).__name__,
@@ -302,10 +303,61 @@ def fit_and_write(
         "paper": paper,
         "license": "Apache-2.0 (weights); data as stated",
     }
-    write_atomically(out / zoo.CARD, json.dumps(card, indent=2) + "\n")
-    if stop_on_non_finite.bad_key:
-        raise UserError(
-            f"Training diverged in epoch {good_epochs + 1}: {stop_on_non_finite.bad_key} became "
-            f"non-finite. {out} holds the weights of epoch {good_epochs}, the last good one."
-        )
+    write_atomically(out / zoo.CARD, card_json(card, out) + "\n")
+    if guard.bad_key:
+        raise UserError(f"{diverged} {out} holds the weights of epoch {good_epochs}, the last good one.")
     return out
+
+
+def card_json(card, out):
+    """`card` as indented JSON; `UserError` if it holds a NaN or an infinity (JSON has none; a card never holds one)."""
+    try:
+        return json.dumps(card, indent=2, allow_nan=False)
+    except ValueError:
+        raise UserError(f"The card of {out} would hold a non-finite value; it was not written.") from None
+
+
+def fit_steps(model, make_data, start_step, recipe, callbacks, verbose, xla, chief):
+    """Fit from `start_step` to the end of the run (a partial epoch first, on a resume); returns the XLA record.
+
+    Stops early when the guard (`callbacks[0]`, a `StopOnNonFinite`) does.
+    If the train step fails with XLA before its first step is done (XLA cannot
+    compile it), every state variable is put back and the run goes on
+    without XLA; the returned record says so.
+    """
+    import tensorflow as tf
+
+    guard = callbacks[0]
+    steps_per_epoch, epochs = recipe["steps_per_epoch"], recipe["epochs"]
+    total_steps = epochs * steps_per_epoch
+    unproven = xla["jit_compile"] and model.distribute_strategy.num_replicas_in_sync == 1
+    before = snapshot(model) if unproven else None
+    step = start_step
+    while step < total_steps and not guard.bad_key:
+        epoch, done = divmod(step, steps_per_epoch)
+        last_epoch = epoch + 1 if done else epochs
+        try:
+            model.fit(
+                make_data(step),
+                initial_epoch=epoch,
+                epochs=last_epoch,
+                steps_per_epoch=steps_per_epoch - done,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,  # the dataset is shuffled by step; Keras would only warn that it ignores True
+            )
+        except tf.errors.OpError as error:
+            if not unproven or guard.step != start_step:
+                raise
+            restore(model, before)
+            xla = without_xla(model, error)
+            for callback in callbacks:
+                if isinstance(callback, RunCheckpoint):
+                    callback.xla = xla  # a resume goes on without XLA too
+            if chief:
+                print(describe_xla(xla))
+            unproven = False
+            continue
+        unproven = False
+        step = last_epoch * steps_per_epoch
+    return xla

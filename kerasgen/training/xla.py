@@ -2,13 +2,20 @@
 
 Which of XLA or no XLA is faster depends on the CPU kind (oneDNN on or off),
 the family and the image size (benchmarks/RESULTS.md), so a long run times
-its own step both ways and keeps the faster.
+its own step both ways and keeps the faster. XLA and no XLA round
+differently, so the same seed trains different weights under each: a run
+records its choice (in the card and in the recorded command, see
+`command_with_xla`), and a `--deterministic` run never races (no XLA unless
+asked). If XLA cannot compile the train step (an op without an XLA kernel),
+the run trains without it and says so in one line.
 
 Example:
     >>> record = choose_xla(model, None, lambda: dataset, steps_left=2000)
     >>> print(describe_xla(record))
     XLA off: measured, 0.118 s/step with XLA, 0.0921 without.
 """
+
+import shlex
 
 import keras
 import numpy as np
@@ -30,14 +37,17 @@ def compiled_jit(jit_compile, strategy):
     return "auto" if strategy.num_replicas_in_sync > 1 else False
 
 
-def choose_xla(model, jit_compile, make_data, steps_left, interrupted=None):
+def choose_xla(model, jit_compile, make_data, steps_left, interrupted=None, deterministic=False):
     """Decide whether the train step runs with XLA, set it on the compiled `model`, and say why.
 
     In order: the `jit_compile` option if given; Keras's choice with several
     replicas; XLA with a mixed dtype policy (without it a mixed policy runs op
     by op, 5-10x slower on a CPU); the interrupted run's choice on a resume;
-    no XLA for runs under `XLA_TRIAL_MIN_STEPS` steps; otherwise the faster
-    of the two, timed on this machine by `time_train_step`.
+    no XLA for a `deterministic` run (a timing race would make the weights
+    depend on the machine's load); no XLA for runs under
+    `XLA_TRIAL_MIN_STEPS` steps; otherwise the faster of the two, timed on
+    this machine by `time_train_step`, or no XLA if XLA fails to compile the
+    step there.
 
     Args:
         model: a compiled model.
@@ -45,6 +55,8 @@ def choose_xla(model, jit_compile, make_data, steps_left, interrupted=None):
         make_data: returns the run's dataset (batches for the trial).
         steps_left: steps the run still has to do.
         interrupted: the `choose_xla` record of the run being resumed, if any.
+        deterministic: the run asked for deterministic ops (`--deterministic`):
+            no timing race.
 
     Returns:
         A JSON-able record: `jit_compile`, `chosen_by` and, when measured,
@@ -65,16 +77,59 @@ def choose_xla(model, jit_compile, make_data, steps_left, interrupted=None):
     elif interrupted and "jit_compile" in interrupted:
         choice, reason = interrupted["jit_compile"], "the interrupted run's choice"
         record = {key: interrupted[key] for key in ("seconds_per_step",) if key in interrupted}
+    elif deterministic:
+        choice, reason = False, "--deterministic (no timing race)"
     elif steps_left < XLA_TRIAL_MIN_STEPS:
         choice, reason = False, f"short run (under {XLA_TRIAL_MIN_STEPS} steps)"
     else:
-        seconds = time_train_step(model, make_data())
+        try:
+            seconds = time_train_step(model, make_data())
+        except XLACompileError as error:
+            return without_xla(model, error.__cause__)
         choice, reason = seconds["xla"] < seconds["no_xla"], "measured"
         record = {"seconds_per_step": seconds}
-    if bool(model.jit_compile) != choice:
-        model.jit_compile = choice
-        model.train_function = None
+    set_jit_compile(model, choice)
     return {"jit_compile": choice, "chosen_by": reason, **record}
+
+
+class XLACompileError(RuntimeError):
+    """XLA could not compile (or run) the train step; the TensorFlow error is its `__cause__`."""
+
+
+def set_jit_compile(model, jit_compile):
+    """Compile `model`'s train step with XLA or without from its next `fit` on."""
+    if bool(model.jit_compile) != jit_compile:
+        model.jit_compile = jit_compile
+        model.train_function = None
+
+
+def without_xla(model, error):
+    """Switch `model` to no XLA after `error` (XLA failed on its train step); returns the `choose_xla` record.
+
+    Example:
+        >>> record = without_xla(model, error)
+        >>> print(describe_xla(record))
+        XLA off: XLA failed on the train step (InvalidArgumentError: Detected unsupported operations ...).
+    """
+    set_jit_compile(model, False)
+    message = " ".join(str(getattr(error, "message", error)).split())
+    if len(message) > 160:
+        message = message[:157] + "..."
+    return {"jit_compile": False, "chosen_by": f"XLA failed on the train step ({type(error).__name__}: {message})"}
+
+
+def command_with_xla(command, jit_compile):
+    """`command` (a shell-quoted `kerasgen train ...` line) with the XLA flag the run used, so repeating it
+    repeats the choice: `--jit-compile` or `--no-jit-compile` replaces any XLA flag it had.
+
+    Example:
+        >>> command_with_xla("kerasgen train vae --epochs 2", False)
+        'kerasgen train vae --epochs 2 --no-jit-compile'
+    """
+    if command is None:
+        return None
+    words = [word for word in shlex.split(command) if word not in ("--jit-compile", "--no-jit-compile")]
+    return shlex.join([*words, "--jit-compile" if jit_compile else "--no-jit-compile"])
 
 
 def describe_xla(record):
@@ -94,6 +149,10 @@ def time_train_step(model, dataset, steps=3, rounds=3):
     alike. Every state variable (weights, optimizers, seed generators, image
     pools) is put back afterwards, and the metrics reset.
 
+    Raises:
+        XLACompileError: XLA failed to compile or run the step (its cause:
+            TensorFlow's error).
+
     Example:
         >>> time_train_step(model, dataset)
         {'xla': 0.118, 'no_xla': 0.164}
@@ -108,8 +167,11 @@ def time_train_step(model, dataset, steps=3, rounds=3):
     functions = {mode: tf.function(model.train_step, jit_compile=mode == "xla") for mode in ("xla", "no_xla")}
     timings = {mode: [] for mode in functions}
     try:
-        for function in functions.values():
-            keras.tree.map_structure(np.asarray, function(next(batches)))
+        try:
+            keras.tree.map_structure(np.asarray, functions["xla"](next(batches)))
+        except tf.errors.OpError as error:
+            raise XLACompileError("XLA failed on the train step") from error
+        keras.tree.map_structure(np.asarray, functions["no_xla"](next(batches)))
         for _ in range(rounds):
             for mode, function in functions.items():
                 start = time.perf_counter()
