@@ -248,3 +248,11 @@ def test_loading_every_entry_prints_no_retracing_warning(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "loaded", result.stderr[-2000:]
     assert "retracing" not in result.stderr, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", zoo.list())
+def test_every_entry_command_names_the_xla_setting_it_trained_with(name):
+    training = zoo.card(name)["training"]
+    flag = "--jit-compile" if training["xla"]["jit_compile"] else "--no-jit-compile"
+    assert training["command"].split()[-1] == flag or f" {flag} " in f" {training['command']} "
+    assert ("--jit-compile" if flag == "--no-jit-compile" else "--no-jit-compile") not in training["command"].split()
