@@ -29,6 +29,15 @@ REPOSITORY_URL = None  # no public address yet; cards and files are named by the
 # Keys of a card this page lays out itself; every other key is shown under "Other fields", so nothing is lost.
 SHOWN = {"name", "class", "config", "data", "training", "metrics", "weights", "paper", "license"}
 GOAL_KEYS = ("goal", "goals")
+ANCHOR_KEYS = ("anchor", "anchors")
+BESIDE = {
+    "squared_error": ("pca_squared_error",),
+    "iwae_nll": ("negative_elbo",),
+    "fid": ("fid_floor", "conditional_accuracy", "mean_confidence"),
+    "accuracy": ("errors",),
+    "a2b_label_kept": ("a2b_baseline", "b2a_label_kept", "b2a_baseline"),
+}
+"""Figures the zoo's table shows beside an entry's headline figure, by the headline's key."""
 
 
 MAPPED_PACKAGES = {"zoo": ROOT / "zoo", "cli": ROOT / "cli"}
@@ -115,11 +124,52 @@ def fenced(text, language="bash"):
     return f"```{language}\n{text}\n```"
 
 
-def goal_text(card):
-    parts = [card[key] for key in GOAL_KEYS if key in card]
+def keys_text(card, keys):
+    parts = [card[key] for key in keys if key in card]
     if not parts:
         return None
     return "; ".join(value_text(part) for part in parts)
+
+
+def goal_text(card):
+    return keys_text(card, GOAL_KEYS)
+
+
+def model_summary(card):
+    """A few words on an entry's model: its class and what sets it apart, and how long it trained."""
+    config, training = card.get("config", {}), card.get("training", {})
+    parts = [f"`{card['class']}`"]
+    if config.get("architecture"):
+        parts.append(config["architecture"])
+    if config.get("generator"):
+        parts.append(f"{config['generator']} generator")
+    if config.get("latent_dim"):
+        parts.append(f"{config['latent_dim']}-d latent")
+    if config.get("num_classes") and card["class"] != "Classifier":
+        parts.append("conditional")
+    if config.get("semantic_classifier"):
+        parts.append(f"semantic term: `{config['semantic_classifier']}`")
+    if config.get("image_shape"):
+        parts.append("x".join(map(str, config["image_shape"])))
+    if training.get("epochs"):
+        steps = f" of {training['steps_per_epoch']} steps" if card.get("data", {}).get("domains") else ""
+        parts.append(f"{training['epochs']} epochs{steps}")
+    return ", ".join(parts)
+
+
+def beside_text(card):
+    """The figures shown beside the headline in the zoo's table, as `name value` pairs."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from kerasgen import families
+
+    try:
+        key = families.for_class(card["class"]).headline[0]
+    except Exception:
+        return ""
+    metrics = card.get("metrics", {})
+    shown = [f"{name} {value_text(metrics[name])}" for name in BESIDE.get(key, ()) if name in metrics]
+    return f" ({', '.join(shown)})" if shown else ""
 
 
 def entry_page(name, card):
@@ -145,14 +195,16 @@ def entry_page(name, card):
     goal = goal_text(card)
     if goal:
         lines += [f"**Goal**: {goal}", ""]
-    lines += ["## Use it", "", fenced(f'import kerasgen\n\nmodel = kerasgen.zoo.load("{name}")', "python"), ""]
-    lines += [
-        fenced(
-            f"kerasgen zoo info {name}\nkerasgen evaluate {name}\nkerasgen sample {name} -o grid.png\n"
-            f"kerasgen export {name} --base saved_models/"
-        ),
-        "",
-    ]
+    anchor = keys_text(card, ANCHOR_KEYS)
+    if anchor:
+        lines += [f"**Published figure to compare with**: {anchor}", ""]
+    found = pictures(name, card)
+    if found:
+        lines += ["## Pictures", ""]
+        for file, drawn_by, key in found:
+            title = f"`{file}`" + (f" (`{key}`)" if key else "")
+            lines += [f"### {title}", "", f"![{name}: {file}]({name}/{file})", ""]
+            lines += ["Drawn by:", "", fenced(drawn_by), ""] if drawn_by else ["(the card names no command for it)", ""]
     lines += ["## Figures", ""]
     if metrics:
         lines += [
@@ -168,13 +220,6 @@ def entry_page(name, card):
             lines += [f"Definition, as the card states it: {definition}", ""]
     else:
         lines += ["Not measured yet.", ""]
-    found = pictures(name, card)
-    if found:
-        lines += ["## Pictures", ""]
-        for file, drawn_by, key in found:
-            title = f"`{file}`" + (f" (`{key}`)" if key else "")
-            lines += [f"### {title}", "", f"![{name}: {file}]({name}/{file})", ""]
-            lines += ["Drawn by:", "", fenced(drawn_by), ""] if drawn_by else ["(the card names no command for it)", ""]
     training = dict(card.get("training", {}))
     lines += ["## Training", ""]
     train_command = training.pop("command", None)
@@ -186,6 +231,14 @@ def entry_page(name, card):
     lines += ["## Data and split", "", table((key, data[key]) for key in data if key != "license"), ""]
     lines += ["## Licence", ""]
     lines += [f"- Weights: {card.get('license', 'not stated')}", f"- Data: {data.get('license', 'not stated')}", ""]
+    lines += ["## Use it", "", fenced(f'import kerasgen\n\nmodel = kerasgen.zoo.load("{name}")', "python"), ""]
+    lines += [
+        fenced(
+            f"kerasgen zoo info {name}\nkerasgen evaluate {name}\nkerasgen sample {name} -o grid.png\n"
+            f"kerasgen export {name} --base saved_models/"
+        ),
+        "",
+    ]
     if card.get("paper"):
         lines += ["## Paper", "", card["paper"], ""]
     lines += ["## Model", "", f"Class `{family_class}`, built from this config:", ""]
@@ -195,7 +248,7 @@ def entry_page(name, card):
     weights_file = ENTRIES / name / weights.get("file", "")
     if weights_file.is_file():
         lines += [f"The file is {weights_file.stat().st_size / 1e6:.1f} MB and ships inside the package.", ""]
-    other = {key: value for key, value in card.items() if key not in SHOWN and key not in GOAL_KEYS}
+    other = {key: value for key, value in card.items() if key not in SHOWN | set(GOAL_KEYS) | set(ANCHOR_KEYS)}
     other = {key: value for key, value in other.items() if not any(key == k for _, _, k in found)}
     other = {key: value for key, value in other.items() if not key.endswith("_command")}
     if other:
@@ -204,10 +257,11 @@ def entry_page(name, card):
 
 
 def index_page(names, cards):
-    """The zoo's table: one row per entry."""
+    """The zoo's table: one row per entry, with a thumbnail of its first picture."""
     with_goals = any(goal_text(card) for card in cards.values())
-    header = "| entry | model | data | headline figure |" + (" goal |" if with_goals else "") + " pictures |"
-    rule = "| --- | --- | --- | --- |" + (" --- |" if with_goals else "") + " --- |"
+    with_anchors = any(keys_text(card, ANCHOR_KEYS) for card in cards.values())
+    columns = ["entry", "model", "data", "figures on the test split"]
+    columns += ["published figure"] * with_anchors + ["goal"] * with_goals + ["pictures"]
     lines = [
         "# The zoo",
         "",
@@ -215,24 +269,35 @@ def index_page(names, cards):
         'package: `kerasgen.zoo.load("NAME")` loads it without a download, its weights checked against the '
         "card's sha256. The pages below are made from the cards at every build, so they say what the cards say.",
         "",
-        header,
-        rule,
+        "| " + " | ".join(columns) + " |",
+        "|" + " --- |" * len(columns),
     ]
     for name in names:
         card = cards[name]
         label, value = headline(card)
-        figure = "—" if label is None else f"{label}: **{value_text(value)}**" if value is not None else "not measured"
+        if label is None:
+            figure = "—"
+        elif value is None:
+            figure = f"{label}: not measured"
+        else:
+            figure = f"{label}: **{value_text(value)}**{beside_text(card)}"
         data = card.get("data", {})
-        shown = ", ".join(f"[{file}]({name}/{file})" for file, _, _ in pictures(name, card))
-        split = data.get("split", "")
-        row = f"| [`{name}`]({name}.md) | `{card['class']}` | `{data.get('dataset')}` {split} | {figure} |"
-        if with_goals:
-            row += f" {goal_text(card) or '—'} |"
-        lines.append(row + f" {shown or '—'} |")
+        found = pictures(name, card)
+        shown = ""
+        if found:
+            first = found[0][0]
+            shown = f'[![{name}]({name}/{first}){{ width="96" }}]({name}.md#pictures) '
+            shown += ", ".join(f"[{file}]({name}/{file})" for file, _, _ in found)
+        cells = [f"[`{name}`]({name}.md)", model_summary(card), f"`{data.get('dataset')}` {data.get('split', '')}"]
+        cells.append(figure)
+        cells += [keys_text(card, ANCHOR_KEYS) or "—"] * with_anchors + [goal_text(card) or "—"] * with_goals
+        cells.append(shown or "—")
+        lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         "Figures are measured by `kerasgen evaluate NAME` on the test split "
-        "([how](../figures.md)); each entry's page gives the exact command, and the command that trained it.",
+        "([how, and what was met and missed](../figures.md)); each entry's page gives every figure with the "
+        "command that measured it, and the command that trained it.",
         "",
         "To reproduce an entry: run its training command, then `python scripts/publish_entry.py runs/NAME NAME` "
         "and `kerasgen evaluate NAME --update-card`.",
