@@ -36,6 +36,15 @@ setup(
         "pillow>=10,<14",
         "scikit-learn>=1.4,<2",
     ],
-    extras_require={"test": ["pytest>=8,<10", "ruff>=0.17,<0.18", "setuptools>=70", "hypothesis>=6.100,<7"]},
+    extras_require={
+        "test": ["pytest>=8,<10", "ruff>=0.17,<0.18", "setuptools>=70", "hypothesis>=6.100,<7"],
+        "docs": [  # the documentation site: `mkdocs build --strict` (mkdocs.yml, docs/)
+            "mkdocs>=1.6.1,<2",
+            "mkdocs-material>=9.6,<10",
+            "mkdocstrings[python]>=1.0,<2",
+            "mkdocstrings-python>=2.0,<3",
+            "mkdocs-click>=0.9,<0.10",
+        ],
+    },
     entry_points={"console_scripts": ["kerasgen=kerasgen.cli:main"]},
 )

@@ -56,8 +56,8 @@ def test_help_does_not_import_tensorflow():
     script = (
         "import sys\n"
         "from kerasgen.cli import cli\n"
-        "for args in ([], ['train'], ['train', 'vae'], ['train', 'autoencoder'], ['train', 'gan'], ['train', 'cyclegan'],\n"
-        "             ['evaluate'], ['sample'],\n"
+        "for args in ([], ['train'], ['train', 'vae'], ['train', 'autoencoder'], ['train', 'gan'],\n"
+        "             ['train', 'cyclegan'], ['evaluate'], ['sample'],\n"
         "             ['zoo'], ['zoo', 'list']):\n"
         "    try:\n"
         "        cli.main(args + ['--help'], prog_name='kerasgen', standalone_mode=False)\n"
@@ -94,7 +94,7 @@ def test_train_writes_a_complete_model_folder(vae_folder):
 def test_evaluate_prints_figures_and_updates_the_card(vae_folder):
     result = invoke("evaluate", vae_folder, "--samples", "4")
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
+    figures = json.loads(result.stdout)
     assert figures["test_images"] == MNIST_CAP and figures["importance_samples"] == 4
     assert figures["command"] == f"kerasgen evaluate {vae_folder} --samples 4"
     refused = CliRunner().invoke(cli, ["evaluate", str(vae_folder), "--samples", "4", "--update-card"])
@@ -270,7 +270,7 @@ def test_translate_a_folder_of_mixed_images_keeps_names_and_sizes(cyclegan_folde
 def test_evaluate_cyclegan_reports_labels_kept_and_cycle_errors(cyclegan_folder):
     result = invoke("evaluate", cyclegan_folder)
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
+    figures = json.loads(result.stdout)
     for key in ("a2b_label_kept", "a2b_baseline", "b2a_label_kept", "b2a_baseline"):
         assert 0 <= figures[key] <= 1
     assert 0 < figures["a2b_cycle_error"] < 1 and figures["test_images"] == {"a": 300, "b": MNIST_CAP}

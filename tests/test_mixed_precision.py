@@ -13,6 +13,7 @@ import pytest
 from conftest import tiny_config
 
 from kerasgen import data, training
+from kerasgen.optimizers import shared_loss_scale
 
 TINY_GAN = {"image_shape": (16, 16, 1), "latent_dim": 4, "generator_filters": (8, 4), "discriminator_filters": (4, 8)}
 TINY_CYCLEGAN = {
@@ -157,7 +158,7 @@ def test_cyclegan_with_image_pools(policy, batch16):
     if policy == "mixed_float16":
         model.g_a2b_optimizer.dynamic_scale.assign(4096.0)
         model.g_b2a_optimizer.dynamic_scale.assign(1024.0)
-        scaled, factors = model._scale_generator_loss(keras.ops.ones(()))
+        scaled, factors = shared_loss_scale((model.g_a2b_optimizer, model.g_b2a_optimizer), keras.ops.ones(()))
         assert float(scaled) == 1024.0 and [float(factor) for factor in factors] == [4.0, 1.0]
 
 
@@ -196,9 +197,9 @@ def test_checkpoint_restores_the_loss_scale_state_exactly(policy, tmp_path):
 def test_a_mixed_precision_run_writes_a_card_and_a_loadable_model(tmp_path, monkeypatch, float32_afterwards):
     import kerasgen.zoo
 
-    load_images = data.load_images
+    load_images = data.sources.load_images
     monkeypatch.setattr(
-        data, "load_images", lambda *args, **kwargs: tuple(a[:32] for a in load_images(*args, **kwargs))
+        data.sources, "load_images", lambda *args, **kwargs: tuple(a[:32] for a in load_images(*args, **kwargs))
     )
     options = {
         "data": "uci",

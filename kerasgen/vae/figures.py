@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from kerasgen.progress import Progress
+
 BINARIZATION_SEED = 0
 IMPORTANCE_CHUNK = 50
 """Importance samples per pass of the likelihood estimate (times `batch_size` images decoded at once)."""
@@ -71,20 +73,22 @@ def vae_figures(model, test, samples=500, batch_size=20, chunk_size=IMPORTANCE_C
         return log_likelihood + log_prior - log_posterior
 
     log_mean_weights, mean_log_weights = [], []
-    for start in range(0, len(targets), batch_size):
-        images = tf.constant(targets[start : start + batch_size])
-        noise = generator.normal((samples, len(images), model.latent_dim))
-        peak = np.full(len(images), -np.inf)
-        total = np.zeros(len(images))  # sum of exp(log weight - peak)
-        log_weight_sum = np.zeros(len(images))
-        for first in range(0, samples, chunk_size):
-            chunk = chunk_log_weights(images, noise[first : first + chunk_size]).numpy().astype(np.float64)
-            new_peak = np.maximum(peak, chunk.max(axis=0))
-            total = total * np.exp(peak - new_peak) + np.sum(np.exp(chunk - new_peak), axis=0)
-            peak = new_peak
-            log_weight_sum += chunk.sum(axis=0)
-        log_mean_weights.append(peak + np.log(total) - math.log(samples))
-        mean_log_weights.append(log_weight_sum / samples)
+    with Progress(len(targets), f"IWAE NLL, k = {samples}, test images") as bar:
+        for start in range(0, len(targets), batch_size):
+            images = tf.constant(targets[start : start + batch_size])
+            noise = generator.normal((samples, len(images), model.latent_dim))
+            peak = np.full(len(images), -np.inf)
+            total = np.zeros(len(images))  # sum of exp(log weight - peak)
+            log_weight_sum = np.zeros(len(images))
+            for first in range(0, samples, chunk_size):
+                chunk = chunk_log_weights(images, noise[first : first + chunk_size]).numpy().astype(np.float64)
+                new_peak = np.maximum(peak, chunk.max(axis=0))
+                total = total * np.exp(peak - new_peak) + np.sum(np.exp(chunk - new_peak), axis=0)
+                peak = new_peak
+                log_weight_sum += chunk.sum(axis=0)
+            log_mean_weights.append(peak + np.log(total) - math.log(samples))
+            mean_log_weights.append(log_weight_sum / samples)
+            bar.update(len(images))
     return {
         "negative_elbo": round(float(-np.mean(np.concatenate(mean_log_weights))), 2),
         "iwae_nll": round(float(-np.mean(np.concatenate(log_mean_weights))), 2),
