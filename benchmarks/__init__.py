@@ -46,6 +46,7 @@ from benchmarks import cases as cases_module
 from benchmarks import peer as peer_module
 from benchmarks import report
 from benchmarks.throughput import log
+from kerasgen.progress import progress
 
 DEFAULT_OUT = pathlib.Path(__file__).resolve().parent
 LARGE_CASES = ("cyclegan.128", "cyclegan.128.b4", "cyclegan.256")
@@ -173,7 +174,7 @@ def run(
     results["cli_help"] = attempt("kerasgen --help", serving_module.help_wall_time) or {"error": "failed"}
     if serving:
         max_call_s, budget_s = (2.0, 0.5) if quick else (30.0, 3.0)
-        for case in selected:
+        for case in progress(selected, "Serving benchmark"):
             row = attempt(f"{case.name} serving", serving_module.measure_case, case, max_call_s, budget_s)
             results["serving"].append(row or {"case": case.name, "error": results["errors"][-1]})
             _write(results, out)

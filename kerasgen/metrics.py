@@ -14,6 +14,7 @@ import hashlib
 import numpy as np
 
 from kerasgen.data import fixed_subset
+from kerasgen.progress import progress
 
 PARZEN_SIGMAS = tuple(np.logspace(-1, 0, 10))
 """Widths tried for the Parzen window, as in Goodfellow et al. 2014's code (pixels in [0, 1])."""
@@ -54,7 +55,7 @@ def parzen_log_likelihoods(samples, targets, sigmas, batch_size=250):
     dimensions = samples.shape[1]
     sample_norms = np.sum(np.square(samples), axis=1)
     results = np.empty((len(sigmas), len(targets)))
-    for start in range(0, len(targets), batch_size):
+    for start in progress(range(0, len(targets), batch_size), f"Parzen window, {len(targets)} images"):
         batch = targets[start : start + batch_size]
         distances = np.sum(np.square(batch), axis=1)[:, None] + sample_norms[None] - 2 * batch @ samples.T
         for row, sigma in enumerate(sigmas):

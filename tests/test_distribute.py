@@ -50,6 +50,8 @@ import pytest
 
 from kerasgen.errors import UserError
 
+pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
+
 FAMILIES = ("autoencoder", "vae", "gan", "classifier", "cyclegan", "cyclegan_semantic")
 STEPS = 3
 LEARNING_RATE = 1e-3

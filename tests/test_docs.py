@@ -52,6 +52,8 @@ from PIL import Image
 
 from kerasgen.cli import cli
 
+pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = [

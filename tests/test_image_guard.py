@@ -38,6 +38,8 @@ import json, pickle, resource, struct, sys, time
 sys.modules["kerasgen"] = None
 import tensorflow as tf
 
+pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
+
 path, requests, report_path = sys.argv[1], pickle.load(open(sys.argv[2], "rb")), sys.argv[3]
 loaded = tf.saved_model.load(path)
 function = loaded.signatures["translate_a2b_png"]

@@ -46,6 +46,8 @@ from keras import ops
 
 from kerasgen.autoencoder import AutoEncoder
 
+pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
+
 
 @keras.saving.register_keras_serializable(package="kerasgen_denoiser")
 class DenoisingAutoEncoder(AutoEncoder):

@@ -174,15 +174,19 @@ def test_malformed_card_is_a_clear_error(tmp_path, text):
         zoo.load(tmp_path)
 
 
-def test_readme_lists_every_entry_with_its_figures():
+def test_readme_zoo_table_is_the_cards_table_and_the_readme_fits_on_two_screens():
     readme = (zoo.ENTRIES.parent.parent / "README.md").read_text()
-    from kerasgen import families
+    start, end = "<!-- zoo table: python scripts/zoo_table.py -->\n", "\n<!-- end zoo table -->"
+    assert readme[readme.index(start) + len(start) : readme.index(end)] == zoo.table()
+    assert len(readme.splitlines()) <= 160
 
-    for name in ENTRY_NAMES:
-        card = zoo.card(name)
-        row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}`")), None)
-        assert row is not None, f"README has no row for {name}"
-        assert str(card["metrics"][families.for_class(card["class"]).headline[0]]) in row
+
+@pytest.mark.parametrize("name", zoo.list())
+def test_every_goal_in_a_card_says_truly_whether_it_is_met(name):
+    card = zoo.card(name)
+    for goal in card.get("goals", []):
+        assert {"figure", "source", "met"} <= set(goal) and ("at_most" in goal) != ("at_least" in goal)
+        assert goal["met"] == zoo.goal_met(goal, card["metrics"]), goal
 
 
 def test_unknown_name_suggests_the_closest():

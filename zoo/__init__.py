@@ -219,3 +219,40 @@ not loading them.
     if bad is not None:
         source = "The model's weights are" if weights is None else f"Weights in {str(weights)!r} are"
         raise UserError(f"{source} not finite ({bad} holds NaN or infinity); not {action} them.")
+
+
+def goal_met(goal, metrics):
+    """Whether a card's goal (`{"figure", "at_most" or "at_least", "source", "met"}`) holds for `metrics`.
+
+    Example:
+        >>> goal_met({"figure": "accuracy", "at_least": 0.993}, {"accuracy": 0.9943})
+        True
+    """
+    value = metrics[goal["figure"]]
+    return value <= goal["at_most"] if "at_most" in goal else value >= goal["at_least"]
+
+
+def goal_text(goal):
+    """A goal in words: `squared_error <= 2.5: met`."""
+    bound = f"<= {goal['at_most']:g}" if "at_most" in goal else f">= {goal['at_least']:g}"
+    return f"{goal['figure']} {bound}: {'met' if goal['met'] else 'missed'}"
+
+
+def table():
+    """The zoo as a Markdown table, one row per entry: class, headline figure, goals, sample grid (the README's).
+
+    Example:
+        >>> print(kerasgen.zoo.table())
+    """
+    from kerasgen import families
+
+    rows = ["| entry | class | headline figure (test set) | goals | picture |", "| --- | --- | --- | --- | --- |"]
+    for name in list():
+        entry = card(name)
+        key, label = families.for_class(entry["class"]).headline
+        value = entry.get("metrics", {}).get(key)
+        figure = f"{label}: **{value}**" if value is not None else "not measured"
+        goals = "; ".join(goal_text(goal) for goal in entry.get("goals", [])) or "—"
+        picture = f"[grid](zoo/entries/{name}/{entry['sample_grid']})"
+        rows.append(f"| `{name}` | {entry['class']} | {figure} | {goals} | {picture} |")
+    return "\n".join(rows)

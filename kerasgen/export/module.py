@@ -14,6 +14,8 @@ Example:
     >>> tf.saved_model.save(module, "/tmp/vae/1", signatures=signatures)
 """
 
+from kerasgen.progress import progress
+
 
 def serving_module(model, max_request_pixels=None):
     """A `tf.Module` with a `tf.function` per signature and the variables they read (of the serving networks only).
@@ -42,7 +44,8 @@ def serving_module(model, max_request_pixels=None):
 
     with request_budget(max_request_pixels):
         networks, functions = model.serving_functions()
-        signatures = {key: function.get_concrete_function() for key, function in functions.items()}
+        traced = progress(functions.items(), "Tracing serving signatures")
+        signatures = {key: function.get_concrete_function() for key, function in traced}
     # Track the tf.Variables the functions capture, not Keras's Variable wrappers: TF Serving's loader (like
     # `saved_model_cli run`) cannot find variables that reach the SavedModel only through those wrappers.
     captured = {id(variable): variable for function in signatures.values() for variable in function.variables}

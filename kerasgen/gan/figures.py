@@ -37,6 +37,7 @@ from kerasgen.metrics import (
     proportional_labels,
     stratified_subset,
 )
+from kerasgen.progress import progress
 
 MEASURING_CLASSIFIER = "classifier.mnist"
 GENERATED_IMAGES = 10_000
@@ -94,7 +95,7 @@ def generate_batches(model, count, seed=0, batch_size=500, labels=None):
                 seed=seed + start,
             )
         )
-        for start in range(0, count, batch_size)
+        for start in progress(range(0, count, batch_size), f"Sampling {count} images")
     ]
     return np.concatenate(images), labels
 
