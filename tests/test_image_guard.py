@@ -29,6 +29,8 @@ from kerasgen.errors import UserError
 from kerasgen.export import image_formats
 from kerasgen.export.image_guard import DEFAULT_REQUEST_PIXELS, check_budget, max_request_pixels, request_budget
 
+pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
+
 TINY_CYCLEGAN = {"image_shape": (16, 16, 1), "generator_filters": 4, "residual_blocks": 1, "discriminator_filters": 4}
 MEMORY_GROWTH_MIB = 200
 
@@ -37,8 +39,6 @@ CHECKER = r"""
 import json, pickle, resource, struct, sys, time
 sys.modules["kerasgen"] = None
 import tensorflow as tf
-
-pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
 
 path, requests, report_path = sys.argv[1], pickle.load(open(sys.argv[2], "rb")), sys.argv[3]
 loaded = tf.saved_model.load(path)

@@ -17,6 +17,8 @@ import pytest
 from kerasgen import families
 from kerasgen.errors import UserError
 
+pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
+
 SPEC = '''
 """The denoiser family's TensorFlow-free spec."""
 
@@ -45,8 +47,6 @@ import keras
 from keras import ops
 
 from kerasgen.autoencoder import AutoEncoder
-
-pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
 
 
 @keras.saving.register_keras_serializable(package="kerasgen_denoiser")

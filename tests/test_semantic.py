@@ -224,6 +224,7 @@ def test_summary_line_format():
     )
 
 
+@pytest.mark.slow  # two CycleGAN trainings, run by .ci/run after the README's test command
 @pytest.mark.parametrize("options", [{"lambda_semantic": 0.0}, {"semantic_classifier": None}])
 def test_no_classifier_or_weight_zero_is_todays_cyclegan(classifier_folder, options, tmp_path):
     keras.utils.set_random_seed(0)

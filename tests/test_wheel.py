@@ -7,14 +7,16 @@ import sys
 import sysconfig
 import zipfile
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 CHECK = """
 import json, pathlib, sys
 import kerasgen
 from kerasgen import zoo
-
-pytestmark = pytest.mark.slow  # runs in .ci/run after the README's test command
 
 assert pathlib.Path(kerasgen.__file__).is_relative_to(sys.prefix), kerasgen.__file__
 loaded = {name: type(zoo.load(name)).__name__ for name in zoo.list()}
