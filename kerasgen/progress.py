@@ -64,13 +64,15 @@ class Progress:
         ...         bar.update(len(chunk))
     """
 
-    def __init__(self, total, label, stream=None, clock=time.monotonic):
+    def __init__(self, total, label, stream=None, clock=time.monotonic, quiet_seconds=0):
         if int(total) < 0:
             raise ValueError(f"total must not be negative. Received: total={total}")
         self.total, self.label, self.done = int(total), label, 0
         self.stream = sys.stderr if stream is None else stream
         self.clock = clock
         self.start = clock()
+        self.quiet_until = self.start + quiet_seconds  # work that ends sooner reports nothing
+        self.written = False
         self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
         self.shown = enabled() and self.total > 0
         self.next_line = STEP  # the share at which the next line is written (not a terminal)
@@ -86,7 +88,7 @@ class Progress:
     def update(self, units=1):
         """Count `units` more units of work as done."""
         self.done = min(self.total, self.done + units)
-        if not self.shown:
+        if not self.shown or (self.quiet_until > self.start and self.clock() < self.quiet_until):
             return
         if self.terminal:
             now = self.clock()
@@ -101,7 +103,7 @@ class Progress:
 
     def close(self, finished=True):
         """End the report: the bar's final state (terminal), or a last line with the total time."""
-        if self.closed or not self.shown:
+        if self.closed or not self.shown or (self.quiet_until > self.start and not self.written):
             self.closed = True
             return
         self.closed = True
@@ -143,6 +145,7 @@ class Progress:
         return f"{self.label} [{bar}] {share:4.0%} {self.done}/{self.total}  {timing}\x1b[K"
 
     def _write(self, text):
+        self.written = True
         self.stream.write(text)
         self.stream.flush()
 
@@ -151,7 +154,7 @@ def _time_left(seconds):
     return "almost done" if seconds < 0.5 else f"about {format_duration(seconds)} left"
 
 
-def progress(items, label, total=None, stream=None):
+def progress(items, label, total=None, stream=None, quiet_seconds=0):
     """Yield from `items` (an iterable, or an integer for `range(items)`), reporting progress as they are consumed.
 
     Args:
@@ -159,6 +162,7 @@ def progress(items, label, total=None, stream=None):
         label: what is being done, shown before the bar or line.
         total: the number of items, when `items` has no `len()`.
         stream: where to report (default: standard error).
+        quiet_seconds: report nothing before this many seconds have passed (a step that is usually quick).
 
     Returns:
         A generator of the items.
@@ -171,7 +175,7 @@ def progress(items, label, total=None, stream=None):
         items = range(items)
     if total is None:
         total = len(items) if hasattr(items, "__len__") else 0
-    with Progress(total, label, stream) as bar:
+    with Progress(total, label, stream, quiet_seconds=quiet_seconds) as bar:
         for item in items:
             yield item
             bar.update(1)

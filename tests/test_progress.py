@@ -135,3 +135,21 @@ def test_cyclegan_translations_report_progress_and_keep_their_figures(monkeypatc
     assert figures["a2b_cycle_error"] == pytest.approx(round(float(expected), 4), abs=1e-4)
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("Translating test images and back: 100% (24/24) in ")
+
+
+def test_a_quick_step_with_quiet_seconds_reports_nothing_and_a_slow_one_reports():
+    import io
+
+    from kerasgen.progress import Progress
+
+    ticks = iter(range(100))
+    stream = io.StringIO()
+    with Progress(3, "Quick", stream=stream, clock=lambda: 0.0, quiet_seconds=10) as bar:
+        for _ in range(3):
+            bar.update()
+    assert stream.getvalue() == ""
+    stream = io.StringIO()
+    with Progress(3, "Slow", stream=stream, clock=lambda: float(next(ticks) * 20), quiet_seconds=10) as bar:
+        for _ in range(3):
+            bar.update()
+    assert "Slow: 100% (3/3)" in stream.getvalue()

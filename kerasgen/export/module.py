@@ -44,7 +44,7 @@ def serving_module(model, max_request_pixels=None):
 
     with request_budget(max_request_pixels):
         networks, functions = model.serving_functions()
-        traced = progress(functions.items(), "Tracing serving signatures")
+        traced = progress(functions.items(), "Tracing serving signatures", quiet_seconds=10)
         signatures = {key: function.get_concrete_function() for key, function in traced}
     # Track the tf.Variables the functions capture, not Keras's Variable wrappers: TF Serving's loader (like
     # `saved_model_cli run`) cannot find variables that reach the SavedModel only through those wrappers.
