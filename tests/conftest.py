@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -46,3 +47,14 @@ def tiny_config(architecture="conv"):
 
 def assert_close(a, b, tolerance=1e-6):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=tolerance, rtol=0)
+
+
+@contextlib.contextmanager
+def mnist_cut_to(cap):
+    """Every MNIST split cut to its first `cap` digits while the block runs (commands run in this process)."""
+    from kerasgen.data import sources
+
+    full = sources._resized_mnist
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sources, "_resized_mnist", lambda split, size: tuple(a[:cap] for a in full(split, size)))
+        yield

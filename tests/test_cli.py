@@ -5,6 +5,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import mnist_cut_to
 
 from kerasgen.cli import cli
 
@@ -36,11 +37,7 @@ def invoke(*args):
 @pytest.fixture(scope="module", autouse=True)
 def small_mnist():
     """Every MNIST split cut to its first `MNIST_CAP` digits for the commands run in this process."""
-    from kerasgen.data import sources
-
-    full = sources._resized_mnist
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sources, "_resized_mnist", lambda split, size: tuple(a[:MNIST_CAP] for a in full(split, size)))
+    with mnist_cut_to(MNIST_CAP):
         yield
 
 

@@ -48,6 +48,7 @@ import urllib.request
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import mnist_cut_to
 from PIL import Image
 
 from kerasgen.cli import cli
@@ -221,11 +222,7 @@ def workspace(tmp_path_factory):
 @pytest.fixture(scope="module", autouse=True)
 def small_mnist():
     """Every MNIST split cut to its first `MNIST_CAP` digits for the commands run in this process."""
-    from kerasgen.data import sources
-
-    full = sources._resized_mnist
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sources, "_resized_mnist", lambda split, size: tuple(a[:MNIST_CAP] for a in full(split, size)))
+    with mnist_cut_to(MNIST_CAP):
         yield
 
 
