@@ -43,6 +43,14 @@ RUN_OPTIONS = [
         "longer runs time it both ways and keep the faster]. The card's command records the choice.",
     ),
     click.Option(
+        ["--select-every"],
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Measure the family's headline figure on a fixed validation subset every N epochs and after the last, "
+        "and publish the best epoch (the last stays as last.weights.h5); 0 publishes the last epoch.",
+    ),
+    click.Option(
         ["--strategy"],
         type=click.Choice(["default", "mirrored", "multiworker"]),
         default="default",

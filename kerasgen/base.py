@@ -13,6 +13,7 @@ optimizer on single images.
 | `preview(count, seed, images)` | training, `kerasgen sample` | `(images, columns)` of a grid |
 | `figures(card, samples, test_images)` | `kerasgen evaluate` | the figures on the test split (a dict) |
 | `closing_line(card)` | `kerasgen train` | a last line to print, or None |
+| `validation_figure(data_card)` | training with `select_every` | a `ValidationFigure` to pick the epoch by |
 | `serving_functions()` | export | `(networks, {signature: tf.function})` |
 | `serving_counterpart(count, seed)` | the serving benchmark | `(Keras network, inputs)` of `serving_default` |
 | `extra_pictures(folder, name_or_dir)` | publishing an entry | card keys of pictures written beside it |
@@ -24,7 +25,9 @@ Example:
     ...         return {"squared_error": ...}
 """
 
+import dataclasses
 import math
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -33,6 +36,32 @@ import tensorflow as tf
 from kerasgen.distribute import reducible_logs, scale_loss_for_replicas
 from kerasgen.errors import UserError
 from kerasgen.optimizers import optimizer_recipe
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationFigure:
+    """The figure a run picks its published epoch by, measured on a fixed subset of the validation split.
+
+    Attributes:
+        name: the figure's name in the card (`validation_fid`, ...).
+        lower_is_better: True if smaller values are better.
+        measure: computes the figure for the model's current weights.
+        definition: what the figure is, in a sentence, for the card.
+
+    Example:
+        >>> figure = gan.validation_figure(card["data"])
+        >>> figure.name, figure.measure()
+        ('validation_fid', 12.3)
+    """
+
+    name: str
+    lower_is_better: bool
+    measure: Callable[[], float]
+    definition: str
+
+    def better(self, value, than):
+        """Whether `value` beats `than` (None: nothing to beat)."""
+        return than is None or (value < than if self.lower_is_better else value > than)
 
 
 class FamilyModel(keras.Model):
@@ -118,6 +147,16 @@ class FamilyModel(keras.Model):
     def closing_line(self, card):
         """A line `kerasgen train` prints last, or None."""
         return None
+
+    def validation_figure(self, data_card):
+        """The `ValidationFigure` that picks a run's published epoch, on the validation split of `data_card`.
+
+        The family's headline figure, measured on a fixed subset of the
+        validation split (never the test split); the data are loaded once,
+        here, and `measure()` then costs seconds. Raises `UserError` where the
+        family has no such figure or the data has no validation split.
+        """
+        raise UserError(f"{type(self).__name__} has no validation figure to select an epoch by.")
 
     def serving_functions(self):
         """`(networks, functions)`: the networks a SavedModel holds and a `tf.function` per signature,

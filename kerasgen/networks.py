@@ -109,12 +109,29 @@ def build_dcgan_generator(image_shape, latent_dim, filters, num_classes, name="g
     return keras.Model(inputs if num_classes else latents, images, name=name)
 
 
-def build_dcgan_discriminator(image_shape, filters, num_classes, name="discriminator"):
+def build_dcgan_discriminator(
+    image_shape, filters, num_classes, name="discriminator", spectral_norm=False, minibatch_std=False
+):
     """DCGAN discriminator: image in [-1, 1] (and label) -> one raw score.
 
     Stride-2 convolutions with leaky ReLU and no normalization (so that a
     gradient penalty stays per-example); labels become an extra image channel.
+
+    Args:
+        image_shape: `(height, width, channels)`.
+        filters: filters of the stride-2 convolutions.
+        num_classes: 0, or the number of labels of a conditional discriminator.
+        name: name of the returned model.
+        spectral_norm: wrap every convolution and the output layer in
+            `keras.layers.SpectralNormalization` (Miyato et al. 2018).
+        minibatch_std: append `MinibatchStandardDeviation`'s feature map
+            after the last convolution (Karras et al. 2018).
+
+    Example:
+        >>> build_dcgan_discriminator((28, 28, 1), (64, 128), 0, spectral_norm=True).output_shape
+        (None, 1)
     """
+    normalized = keras.layers.SpectralNormalization if spectral_norm else lambda layer: layer
     images = keras.Input(shape=image_shape, name="images")
     inputs, x = [images], images
     if num_classes:
@@ -123,9 +140,36 @@ def build_dcgan_discriminator(image_shape, filters, num_classes, name="discrimin
         plane = keras.layers.Embedding(num_classes, image_shape[0] * image_shape[1])(labels)
         x = keras.layers.Concatenate()([images, keras.layers.Reshape((*image_shape[:2], 1))(plane)])
     for f in filters:
-        x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(f, 4, strides=2, padding="same")(x))
-    score = keras.layers.Dense(1, dtype=OUTPUT_DTYPE)(keras.layers.Flatten()(x))
+        x = keras.layers.LeakyReLU(0.2)(normalized(keras.layers.Conv2D(f, 4, strides=2, padding="same"))(x))
+    if minibatch_std:
+        x = MinibatchStandardDeviation()(x)
+    score = normalized(keras.layers.Dense(1, dtype=OUTPUT_DTYPE))(keras.layers.Flatten()(x))
     return keras.Model(inputs if num_classes else images, score, name=name)
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class MinibatchStandardDeviation(keras.layers.Layer):
+    """Appends one feature map holding how much the minibatch varies (Karras et al. 2018, section 3).
+
+    The standard deviation over the batch of each feature at each position,
+    averaged over features and positions, is one number per batch; it becomes
+    an extra channel, constant over the batch and the positions. A
+    discriminator that sees it can tell a batch of near-identical samples
+    (a collapsed generator) from a varied batch of real images. Under a
+    distribution strategy the batch is the replica's.
+
+    Example:
+        >>> MinibatchStandardDeviation()(keras.ops.ones((4, 7, 7, 128))).shape
+        (4, 7, 7, 129)
+    """
+
+    def call(self, inputs):
+        deviations = inputs - ops.mean(inputs, axis=0, keepdims=True)
+        spread = ops.mean(ops.sqrt(ops.mean(ops.square(deviations), axis=0) + 1e-8))
+        return ops.concatenate([inputs, ops.zeros_like(inputs[..., :1]) + ops.cast(spread, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")

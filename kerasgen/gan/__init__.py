@@ -28,7 +28,9 @@ FAMILY = register(
         paper="Goodfellow et al. 2014, Generative Adversarial Nets; Radford et al. 2016, DCGAN; "
         "Mirza and Osindero 2014, Conditional GANs",
         headline=("fid", "MNIST FID"),
-        recipe=mnist_recipe(epochs=30, batch_size=64, learning_rate=None, beta_1=None, beta_2=None),
+        recipe=mnist_recipe(
+            epochs=30, batch_size=64, learning_rate=None, d_learning_rate=None, beta_1=None, beta_2=None
+        ),
         options=(
             Option("latent_dim", "Size of the noise vector.", minimum=1, default=64),
             Option(
@@ -76,19 +78,47 @@ FAMILY = register(
                 below=1,
                 default=0.999,
             ),
-        ),
-        recipe_options=tuple(
             Option(
-                key,
-                f"Adam's {key.replace('_', ' ')} [default: the loss's: {recommended_values(key)}].",
+                "spectral_norm",
+                "Spectral normalization of the discriminator (Miyato et al. 2018).",
+                "switch",
+                default=False,
+            ),
+            Option(
+                "r1_gamma",
+                "Weight gamma of the R1 penalty on real images, gamma/2 E|grad D|^2 (Mescheder et al. 2018; 0: off).",
                 "float",
-                **bounds,
-            )
-            for key, bounds in (
-                ("learning_rate", {"above": 0}),
-                ("beta_1", {"minimum": 0, "below": 1}),
-                ("beta_2", {"minimum": 0, "below": 1}),
-            )
+                minimum=0,
+                default=0.0,
+            ),
+            Option(
+                "minibatch_std",
+                "Minibatch standard-deviation feature in the discriminator (Karras et al. 2018).",
+                "switch",
+                default=False,
+            ),
+        ),
+        recipe_options=(
+            Option(
+                "d_learning_rate",
+                "The discriminator's own learning rate (two time-scale updates, Heusel et al. 2017) "
+                "[default: --learning-rate].",
+                "float",
+                above=0,
+            ),
+            *(
+                Option(
+                    key,
+                    f"Adam's {key.replace('_', ' ')} [default: the loss's: {recommended_values(key)}].",
+                    "float",
+                    **bounds,
+                )
+                for key, bounds in (
+                    ("learning_rate", {"above": 0}),
+                    ("beta_1", {"minimum": 0, "below": 1}),
+                    ("beta_2", {"minimum": 0, "below": 1}),
+                )
+            ),
         ),
         labels="num_classes",
         full_batches=True,

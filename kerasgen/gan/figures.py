@@ -30,6 +30,7 @@ from kerasgen.errors import UserError
 from kerasgen.metrics import (
     PARZEN_SIGMAS,
     SUBSET_SEED,
+    frechet_distance,
     indices_digest,
     label_fids,
     matched_fid,
@@ -214,3 +215,43 @@ def gan_figures(
                 "(label_fid_images)"
             )
     return figures
+
+
+VALIDATION_SEED = 1
+"""Seed of the samples of the validation FID (the test figures' samples use seed 0)."""
+
+
+def validation_fid(model, data_card, count=FID_IMAGES):
+    """The GAN's `ValidationFigure`: MNIST FID of `count` samples against `count` validation digits.
+
+    The digits are drawn once, stratified by class; a conditional GAN is
+    asked for their labels. Features and samples are those of
+    `gan_figures`, with another seed, and no test digit is touched.
+
+    Example:
+        >>> figure = validation_fid(gan, {"dataset": "mnist", "image_size": 28})
+        >>> figure.measure()
+    """
+    from kerasgen import zoo
+    from kerasgen.base import ValidationFigure
+
+    classifier = zoo.load(MEASURING_CLASSIFIER)
+    validation, labels = data.card_split({"data": data_card}, "validation", True)
+    if validation.shape[1:] != classifier.image_shape:
+        raise UserError(
+            f"The validation FID is measured by {MEASURING_CLASSIFIER} on {classifier.image_shape} digits; "
+            f"this GAN makes {validation.shape[1:]} images."
+        )
+    chosen = fid_test_subset(labels, count)
+    reference = classifier.features(validation[chosen])
+    requested = requested_labels(labels[chosen], len(chosen), model.num_classes) if model.num_classes else None
+
+    def measure():
+        generated, _ = generate_batches(model, len(chosen), VALIDATION_SEED, labels=requested)
+        return frechet_distance(classifier.features(generated), reference)
+
+    definition = (
+        f"FID in {MEASURING_CLASSIFIER}'s features of {len(chosen)} samples (seed {VALIDATION_SEED}) against "
+        f"{len(chosen)} validation digits drawn once (seed {SUBSET_SEED}, stratified by class)"
+    )
+    return ValidationFigure("validation_fid", True, measure, definition)

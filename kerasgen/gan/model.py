@@ -71,6 +71,14 @@ class GAN(FamilyModel):
             Wasserstein have no target to smooth, and refuse it).
         ema_decay: if > 0, keep an exponential moving average of the generator's
             weights and sample from it.
+        spectral_norm: spectral normalization of every discriminator layer
+            but the label embedding (Miyato et al. 2018), with Keras's
+            `SpectralNormalization` (one power iteration per training call).
+        r1_gamma: weight gamma of the R1 penalty on real images,
+            gamma / 2 * E[|grad_x D(x)|^2] (Mescheder et al. 2018); 0 for none.
+            Logged as `r1_penalty` (the mean squared gradient norm, unweighted).
+        minibatch_std: give the discriminator a minibatch standard-deviation
+            feature map (Karras et al. 2018; `kerasgen.networks.MinibatchStandardDeviation`).
         seed: seed of the latent noise.
 
     Example:
@@ -94,6 +102,9 @@ class GAN(FamilyModel):
         gradient_penalty=10.0,
         label_smoothing=0.0,
         ema_decay=0.999,
+        spectral_norm=False,
+        r1_gamma=0.0,
+        minibatch_std=False,
         seed=None,
         **kwargs,
     ):
@@ -106,6 +117,8 @@ class GAN(FamilyModel):
         check_smoothing(loss, label_smoothing)
         if not 0 <= ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
+        if r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be at least 0. Received: r1_gamma={r1_gamma}")
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
         self.num_classes = num_classes
@@ -117,9 +130,18 @@ class GAN(FamilyModel):
         self.gradient_penalty = gradient_penalty
         self.label_smoothing = label_smoothing
         self.ema_decay = ema_decay
+        self.spectral_norm = spectral_norm
+        self.r1_gamma = r1_gamma
+        self.minibatch_std = minibatch_std
         self.seed = seed
         self.generator = build_dcgan_generator(self.image_shape, latent_dim, self.generator_filters, num_classes)
-        self.discriminator = build_dcgan_discriminator(self.image_shape, self.discriminator_filters, num_classes)
+        self.discriminator = build_dcgan_discriminator(
+            self.image_shape,
+            self.discriminator_filters,
+            num_classes,
+            spectral_norm=spectral_norm,
+            minibatch_std=minibatch_std,
+        )
         self.ema_generator = None
         if ema_decay:
             self.ema_generator = build_dcgan_generator(
@@ -135,6 +157,7 @@ class GAN(FamilyModel):
         self.real_accuracy_tracker = keras.metrics.Mean(name="d_real_accuracy")
         self.fake_accuracy_tracker = keras.metrics.Mean(name="d_fake_accuracy")
         self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.r1_tracker = keras.metrics.Mean(name="r1_penalty")
         self.build((None, latent_dim))
 
     flops_passes = (("generator", 1, 1), ("discriminator", 0, 3))
@@ -189,7 +212,8 @@ class GAN(FamilyModel):
         accuracies = [self.real_accuracy_tracker, self.fake_accuracy_tracker]
         if gan_losses.decision_boundary(self.adversarial_loss) is None:
             accuracies = []
-        return [self.d_loss_tracker, self.g_loss_tracker, *accuracies, self.penalty_tracker]
+        r1 = [self.r1_tracker] if self.r1_gamma else []
+        return [self.d_loss_tracker, self.g_loss_tracker, *accuracies, self.penalty_tracker, *r1]
 
     def _inputs(self, tensors, labels):
         return [tensors, labels] if self.num_classes else tensors
@@ -240,6 +264,27 @@ class GAN(FamilyModel):
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
         return ops.mean(ops.square(norms - 1.0))
 
+    def r1_penalty(self, real, labels=None):
+        """The R1 penalty's mean squared gradient norm, E[|grad_x D(x)|^2], on `real` images in [-1, 1].
+
+        The loss adds `r1_gamma / 2` times this value (Mescheder et al. 2018, eq. 9).
+
+        Example:
+            >>> gan.r1_penalty(images * 2.0 - 1.0)
+        """
+        labels = None if labels is None else ops.convert_to_tensor(labels, "int32")
+        return self._score_real(ops.convert_to_tensor(real, "float32"), labels, with_r1=True)[1]
+
+    def _score_real(self, real, labels, with_r1):
+        """The discriminator's scores of `real` and, `with_r1`, the R1 penalty (else 0), from one forward pass."""
+        if not with_r1:
+            return self.discriminator(self._inputs(real, labels), training=True), ops.zeros(())
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(real)
+            scores = self.discriminator(self._inputs(real, labels), training=True)
+        gradients = tape.gradient(scores, real)
+        return scores, ops.mean(ops.sum(ops.square(gradients), axis=(1, 2, 3)))
+
     def _draw(self, random_op, shape):
         return draw_for_replica_batch(lambda global_shape: random_op(global_shape, seed=self.seed_generator), shape)
 
@@ -247,17 +292,17 @@ class GAN(FamilyModel):
         latents = self._draw(keras.random.normal, (batch, self.latent_dim))
         fake = self.generator(self._inputs(latents, labels), training=True)
         with tf.GradientTape() as tape:
-            real_scores = self.discriminator(self._inputs(real, labels), training=True)
+            real_scores, r1 = self._score_real(real, labels, with_r1=bool(self.r1_gamma))
             fake_scores = self.discriminator(self._inputs(fake, labels), training=True)
             loss = gan_losses.discriminator_loss(
                 self.adversarial_loss, real_scores, fake_scores, 1.0 - self.label_smoothing
             )
             penalty = self._penalty(real, fake, labels) if self.adversarial_loss == "wasserstein" else ops.zeros(())
-            total = loss + self.gradient_penalty * penalty
+            total = loss + self.gradient_penalty * penalty + self.r1_gamma / 2 * r1
             scaled_total = self.d_optimizer.scale_loss(scale_loss_for_replicas(total))
         gradients = tape.gradient(scaled_total, self.discriminator.trainable_weights)
         self.d_optimizer.apply(gradients, self.discriminator.trainable_weights)
-        logs = {"d_loss": total, "gradient_penalty": penalty}
+        logs = {"d_loss": total, "gradient_penalty": penalty, "r1_penalty": r1}
         boundary = gan_losses.decision_boundary(self.adversarial_loss, 1.0 - self.label_smoothing)
         if boundary is not None:
             logs["d_real_accuracy"] = ops.mean(ops.cast(real_scores > boundary, "float32"))
@@ -327,28 +372,36 @@ class GAN(FamilyModel):
             gradient_penalty=self.gradient_penalty,
             label_smoothing=self.label_smoothing,
             ema_decay=self.ema_decay,
+            spectral_norm=self.spectral_norm,
+            r1_gamma=self.r1_gamma,
+            minibatch_std=self.minibatch_std,
             seed=self.seed,
         )
         return config
 
     def compile_for_recipe(self, recipe, jit_compile="auto"):
         """Compile as `kerasgen train gan` does: two Adam with the loss's recommended settings
-        (`kerasgen.gan.recipes.RECOMMENDED`), the recipe's `learning_rate`, `beta_1` and `beta_2` where not None.
+        (`kerasgen.gan.recipes.RECOMMENDED`), the recipe's `learning_rate`, `beta_1` and `beta_2` where not None,
+        and the recipe's `d_learning_rate` for the discriminator where not None (two time-scale updates, TTUR:
+        Heusel et al. 2017).
 
         Returns:
             The optimizers' settings as plain data, for the card.
 
         Example:
-            >>> gan.compile_for_recipe({"learning_rate": None})  # WGAN-GP: Adam(1e-4, 0, 0.9)
+            >>> gan.compile_for_recipe({"learning_rate": 1e-4, "d_learning_rate": 4e-4})  # TTUR
         """
         given = {key: recipe.get(key) for key in ("learning_rate", "beta_1", "beta_2")}
+        d_given = {**given, "learning_rate": recipe.get("d_learning_rate") or given["learning_rate"]}
         loss = self.adversarial_loss
         self.compile(
-            d_optimizer=recommended_adam(loss, **given),
+            d_optimizer=recommended_adam(loss, **d_given),
             g_optimizer=recommended_adam(loss, **given),
             jit_compile=jit_compile,
         )
-        return {**optimizer_recipe(recommended_adam(loss, **given)), "d_steps": self.d_steps}
+        settings = optimizer_recipe(recommended_adam(loss, **given))
+        d_learning_rate = optimizer_recipe(recommended_adam(loss, **d_given))["learning_rate"]
+        return {**settings, "d_learning_rate": d_learning_rate, "d_steps": self.d_steps}
 
     def preview(self, count=64, seed=0, images=None):
         """`count` samples from a fixed seed; a conditional GAN a column per class."""
@@ -363,6 +416,12 @@ class GAN(FamilyModel):
         from kerasgen.gan.figures import evaluate
 
         return evaluate(self, card, test_images)
+
+    def validation_figure(self, data_card):
+        """`kerasgen.gan.figures.validation_fid`: MNIST FID of samples against validation digits."""
+        from kerasgen.gan.figures import validation_fid
+
+        return validation_fid(self, data_card)
 
     def extra_pictures(self, folder, name_or_dir="NAME", rows=6, steps=10):
         """Write `rows` latent interpolations of `steps` images each to `folder/interpolation.png`; returns the

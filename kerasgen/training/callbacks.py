@@ -13,7 +13,7 @@ import keras
 from kerasgen import imaging
 from kerasgen.distribute import any_worker
 from kerasgen.finite import first_non_finite
-from kerasgen.training.checkpoint import save_training_state, state_variables
+from kerasgen.training.checkpoint import save_training_state, save_weights_atomically, state_variables
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -173,6 +173,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             variables decides each save (it rolls back and stops on a
             failure; put it before this callback, with the same `every`, so
             that it has checked the step already); None to check them here.
+        selection: the run's `KeepBestOnValidation`, whose state each save
+            stores (put it before this callback); None for none.
 
     Attributes:
         step: steps completed so far.
@@ -182,7 +184,17 @@ class RunCheckpoint(keras.callbacks.Callback):
         >>> model.fit(dataset, epochs=3, callbacks=[RunCheckpoint("runs/vae/checkpoint.npz", len(dataset), every=100)])
     """
 
-    def __init__(self, path, steps_per_epoch, start_step=0, every=None, fingerprint=None, epoch_logs=None, guard=None):
+    def __init__(
+        self,
+        path,
+        steps_per_epoch,
+        start_step=0,
+        every=None,
+        fingerprint=None,
+        epoch_logs=None,
+        guard=None,
+        selection=None,
+    ):
         super().__init__()
         self.path = pathlib.Path(path)
         self.steps_per_epoch = steps_per_epoch
@@ -191,6 +203,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.fingerprint = fingerprint
         self.epoch_logs = epoch_logs or {}
         self.guard = guard
+        self.selection = selection
         self.xla = None
 
     def healthy(self, logs):
@@ -222,4 +235,83 @@ class RunCheckpoint(keras.callbacks.Callback):
             "fingerprint": self.fingerprint,
             "xla": self.xla,
         }
+        if self.selection is not None:
+            counters["selection"] = self.selection.state()
         save_training_state(self.model, self.path, counters)
+
+
+class KeepBestOnValidation(keras.callbacks.Callback):
+    """Measures the model's validation figure every `every` epochs and after the last; keeps the best epoch's weights.
+
+    The best epoch's weights sit in `folder/best-epoch-NNN.weights.h5` (one
+    file, replaced when a later epoch beats it). An epoch the divergence
+    guard rolled back is not measured. The state (`state()`: the curve of
+    the figure over epochs and the best epoch) goes into the run's
+    checkpoint, so a resumed run goes on comparing against the same best.
+
+    Put it after `StopOnNonFinite` and before `RunCheckpoint`.
+
+    Args:
+        figure: the model's `kerasgen.base.ValidationFigure`.
+        every: epochs between measurements.
+        folder: where the best epoch's weights go.
+        epochs: the run's last epoch (always measured).
+        state: a previous `state()` (on a resume), or None.
+
+    Attributes:
+        curve: `{epoch: figure}` of the measured epochs.
+        best_epoch: the epoch with the best figure so far, or None.
+
+    Example:
+        >>> best = KeepBestOnValidation(model.validation_figure(card["data"]), every=2, folder=out, epochs=30)
+        >>> model.fit(dataset, epochs=30, callbacks=[guard, best, checkpoint])
+        >>> model.load_weights(best.best_weights())
+    """
+
+    def __init__(self, figure, every, folder, epochs, state=None):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be at least 1. Received: every={every}")
+        self.figure = figure
+        self.every = every
+        self.folder = pathlib.Path(folder)
+        self.epochs = epochs
+        state = state or {}
+        self.curve = {int(epoch): value for epoch, value in state.get("curve", {}).items()}
+        self.best_epoch = state.get("best_epoch")
+
+    def best_weights(self, epoch=None):
+        """The weights file of the best epoch (or of `epoch`)."""
+        return self.folder / f"best-epoch-{epoch or self.best_epoch:03d}.weights.h5"
+
+    def on_train_begin(self, logs=None):
+        keep = self.best_weights() if self.best_epoch else None
+        for stale in self.folder.glob("best-epoch-*.weights.h5"):  # left by a run killed before its checkpoint
+            if stale != keep:
+                stale.unlink()
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if (done % self.every and done != self.epochs) or self.model.stop_training:
+            return
+        value = round(float(self.figure.measure()), 4)
+        self.curve[done] = value
+        best = self.curve.get(self.best_epoch)
+        if self.figure.better(value, best):
+            save_weights_atomically(self.model, self.best_weights(done))
+            if self.best_epoch and self.best_epoch != done:
+                self.best_weights().unlink(missing_ok=True)
+            self.best_epoch = done
+        print(
+            f"Epoch {done}: {self.figure.name} {value} (best: epoch {self.best_epoch}, {self.curve[self.best_epoch]})"
+        )
+
+    def state(self):
+        """The curve and the best epoch, as plain data for the checkpoint and the card."""
+        return {
+            "figure": self.figure.name,
+            "lower_is_better": self.figure.lower_is_better,
+            "every": self.every,
+            "curve": {str(epoch): value for epoch, value in sorted(self.curve.items())},
+            "best_epoch": self.best_epoch,
+        }

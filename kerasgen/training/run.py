@@ -10,7 +10,14 @@ from kerasgen import data, distribute, families, imaging, zoo
 from kerasgen.errors import UserError
 from kerasgen.files import write_atomically
 from kerasgen.finite import first_non_finite
-from kerasgen.training.callbacks import RunCheckpoint, SampleGrid, StopOnNonFinite, restore, snapshot
+from kerasgen.training.callbacks import (
+    KeepBestOnValidation,
+    RunCheckpoint,
+    SampleGrid,
+    StopOnNonFinite,
+    restore,
+    snapshot,
+)
 from kerasgen.training.checkpoint import CHECKPOINT, restore_training_state, save_weights_atomically
 from kerasgen.training.xla import choose_xla, command_with_xla, compiled_jit, describe_xla, without_xla
 
@@ -52,6 +59,7 @@ def train(
     strategy="default",
     mixed_precision=False,
     jit_compile=None,
+    select_every=0,
     **options,
 ):
     """Train one model of a registered family and write its folder; returns the folder's path.
@@ -75,6 +83,10 @@ def train(
             scaling (GPU), keeping variables in float32; see `precision_policy`.
         jit_compile: compile the train step with XLA (True) or without
             (False); None to let `choose_xla` decide for this machine.
+        select_every: if > 0, measure the model's validation figure
+            (`validation_figure`) every this many epochs and after the last,
+            and publish the best epoch's weights (the last epoch's stay
+            beside them as `last.weights.h5`); 0 publishes the last epoch.
         **options: the family's recipe keys (`data`, `epochs`, `batch_size`,
             `learning_rate`, `seed`, `image_size`, and `max_shift` for single
             images or `channels`, `augment`, `decay_epochs`, `steps_per_epoch`
@@ -99,6 +111,10 @@ def train(
     with strategy.scope():
         model = build_model(family, {"image_shape": source.image_shape, **options})
     source.load(family.uses_labels(hyperparameters(model)))
+    validation_figure = None
+    if select_every:
+        recipe["select_every"] = select_every
+        validation_figure = model.validation_figure(source.card)
     check_replica_batch(recipe["batch_size"], strategy)
     source.batch_size = model.images_per_step(recipe["batch_size"])
     recipe["steps_per_epoch"] = source.steps_per_epoch(strategy)
@@ -113,7 +129,16 @@ def train(
     run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
     run["deterministic"] = deterministic
     return fit_and_write(
-        model, out, source.make_data, source.preview, source.card, recipe, family.paper, jit_compile=jit_compile, **run
+        model,
+        out,
+        source.make_data,
+        source.preview,
+        source.card,
+        recipe,
+        family.paper,
+        jit_compile=jit_compile,
+        validation_figure=validation_figure,
+        **run,
     )
 
 
@@ -196,6 +221,7 @@ def fit_and_write(
     strategy=None,
     jit_compile=None,
     deterministic=False,
+    validation_figure=None,
 ):
     """Fit a compiled model with the standard callbacks, resuming from `out`'s checkpoint, then write the folder.
 
@@ -219,7 +245,16 @@ def fit_and_write(
     last good epoch; the folder then holds the weights of that epoch and the
     call raises `UserError` saying so (or, if no epoch completed, writes
     nothing and raises). No file written (weights, checkpoint, card) ever
-    holds a NaN or an infinity. Under a multi-worker strategy all workers
+    holds a NaN or an infinity.
+
+    With a `validation_figure` (a `kerasgen.base.ValidationFigure`), the
+    figure is measured every `recipe["select_every"]` epochs and after the
+    last (`KeepBestOnValidation`); the folder's `model.weights.h5` and
+    sample grid are then the best epoch's, `last.weights.h5` holds the last
+    epoch's, and the card's `training.selection` gives the curve, the
+    published epoch and why. A resumed run keeps its best epoch.
+
+    Under a multi-worker strategy all workers
     check at the same steps and stop together; workers other than the chief
     write nothing and return None (or raise the same `UserError`).
 
@@ -260,9 +295,15 @@ def fit_and_write(
     )
     run_checkpoint.xla = xla
     callbacks = [guard]
+    selection = None
+    if validation_figure is not None and chief:
+        every, state = recipe["select_every"], counters.get("selection")
+        selection = KeepBestOnValidation(validation_figure, every, out, epochs, state)
+        run_checkpoint.selection = selection
     if chief:
         callbacks = [
             guard,
+            *([selection] if selection else []),
             run_checkpoint,
             SampleGrid(out / "samples", preview_images, seed=recipe["seed"], log_dir=out / "logs" / "samples"),
             keras.callbacks.TensorBoard(str(out / "logs")),
@@ -286,11 +327,15 @@ def fit_and_write(
     training["command"] = command_with_xla(recipe.get("command"), xla["jit_compile"])
     if start_step:
         training["resumed_from_step"] = start_step
+    if selection and selection.best_epoch:
+        training["selection"] = publish_best_epoch(model, out, selection)
     card_json(training, out)  # a non-finite value in the card stops the run before anything is written
     (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
     batch, columns = model.preview(64, recipe["seed"], preview_images)
     imaging.save_grid(batch, out / "samples.png", columns)
+    if selection and selection.best_epoch:
+        selection.best_weights().unlink(missing_ok=True)
     card = {
         "name": out.name,
         "class": type(model).__name__,
@@ -307,6 +352,22 @@ def fit_and_write(
     if guard.bad_key:
         raise UserError(f"{diverged} {out} holds the weights of epoch {good_epochs}, the last good one.")
     return out
+
+
+def publish_best_epoch(model, out, selection):
+    """Keep the last epoch's weights as `out/last.weights.h5` and load the best epoch's; returns the card's record."""
+    figure = selection.figure
+    save_weights_atomically(model, out / "last.weights.h5")
+    model.load_weights(selection.best_weights())
+    best = selection.best_epoch
+    comparison = "lowest" if figure.lower_is_better else "highest"
+    return {
+        **selection.state(),
+        "published_epoch": best,
+        "reason": f"epoch {best} has the {comparison} {figure.name} ({selection.curve[best]}) of the measured epochs; "
+        "last.weights.h5 holds the last epoch's weights",
+        "definition": figure.definition,
+    }
 
 
 def card_json(card, out):
