@@ -129,28 +129,12 @@ def test_photographs_are_checked_against_their_digests(monkeypatch):
     assert len(str(error.value).splitlines()) == 1
 
 
-def test_missing_scikit_image_is_one_line_and_exit_2(tmp_path, monkeypatch):
-    from kerasgen.cli import cli
-
-    monkeypatch.setitem(sys.modules, "skimage", None)  # `import skimage` now fails, as if not installed
-    monkeypatch.setenv("KERASGEN_HOME", str(tmp_path / "home"))
-    with pytest.raises(UserError, match=r"kerasgen\[mnistm\]"):
-        data.load_images("mnistm", "test", 32, 3)
-    arguments = ["train", "cyclegan", "--data", "mnist-mnistm", "--out", str(tmp_path / "out"), "--no-export"]
-    result = CliRunner().invoke(cli, arguments + TINY_CYCLEGAN.split())
-    assert result.exit_code == 2, result.output
-    assert result.stderr.strip().splitlines() == [
-        f"Error: MNIST-M needs scikit-image's photographs, and scikit-image is not installed: {mnistm.INSTALL}"
-    ]
-    assert not (tmp_path / "home" / mnistm.MNISTM_FILE).exists()
-
-
 def test_unpaired_mnist_mnistm_gives_two_colour_domains_of_the_same_digits(mnistm_home):
     (mnist, mnist_labels), (colour, colour_labels) = data.load_unpaired("mnist-mnistm", "test", 16, 3, True)
     assert mnist.shape == colour.shape == (10000, 16, 16, 3)
     np.testing.assert_array_equal(mnist_labels, colour_labels)
     assert (mnist[..., 0] == mnist[..., 2]).all() and not (colour[..., 0] == colour[..., 2]).all()
-    train_a, train_b = data.load_unpaired("mnist-mnistm", "train", 16, 3)
+    train_a, train_b = data.load_unpaired("mnist-mnistm", "train", 32, 3)
     assert len(train_a) == len(train_b) == 55000
     recipe = {"data": "mnist-mnistm", "image_size": 16, "channels": None, "augment": None, "batch_size": 2}
     source = data.UnpairedData(recipe)
@@ -222,6 +206,23 @@ def test_the_exported_png_endpoint_of_a_mnist_mnistm_cyclegan_answers_in_colour(
     answer = translate_png(image_bytes=tf.constant([(mnistm_pngs / "mnistm_0.png").read_bytes()]))["png_bytes"]
     with Image.open(io.BytesIO(answer.numpy()[0])) as served:
         assert served.mode == "RGB" and served.size == (32, 32) and not is_grey(np.asarray(served))
+
+
+def test_missing_scikit_image_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    from kerasgen.cli import cli
+
+    monkeypatch.setitem(sys.modules, "skimage", None)  # `import skimage` now fails, as if not installed
+    monkeypatch.setenv("KERASGEN_HOME", str(tmp_path / "home"))
+    with pytest.raises(UserError, match=r"kerasgen\[mnistm\]"):
+        data.load_images("mnistm", "test", 32, 3)
+    arguments = ["train", "cyclegan", "--data", "mnist-mnistm", "--out", str(tmp_path / "out"), "--no-export"]
+    with mnist_cut_to(64):
+        result = CliRunner().invoke(cli, arguments + TINY_CYCLEGAN.split())
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"Error: MNIST-M needs scikit-image's photographs, and scikit-image is not installed: {mnistm.INSTALL}"
+    ]
+    assert not (tmp_path / "home" / mnistm.MNISTM_FILE).exists()
 
 
 def is_grey(image):

@@ -37,10 +37,10 @@ import pathlib
 
 import numpy as np
 
-from kerasgen import files
 from kerasgen.data import sources
 from kerasgen.data.images import read_image
 from kerasgen.errors import UserError
+from kerasgen.files import cannot_write, kerasgen_home, save_atomically
 
 SIZE = 32
 MNISTM_SEED = 2015  # fixed forever: changing it changes every image (and MNISTM_SHA256)
@@ -131,7 +131,7 @@ def cache_path():
         >>> cache_path().name
         'mnistm-skimage-v1.npy'
     """
-    return files.kerasgen_home() / MNISTM_FILE
+    return kerasgen_home() / MNISTM_FILE
 
 
 @functools.lru_cache(maxsize=1)
@@ -182,8 +182,8 @@ def build_cache(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
     except OSError as error:
-        raise UserError(files.cannot_write(path, error)) from None
-    files.save_atomically(path, save_checked, suffix=".npy")
+        raise UserError(cannot_write(path, error)) from None
+    save_atomically(path, save_checked, suffix=".npy")
     return images
 
 
