@@ -37,7 +37,14 @@ setup(
         "scikit-learn>=1.4,<2",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "ruff>=0.17,<0.18", "setuptools>=70", "hypothesis>=6.100,<7"],
+        "mnistm": ["scikit-image>=0.26,<1"],  # the photographs of the `mnistm` data source (kerasgen.data.mnistm)
+        "test": [
+            "pytest>=8,<10",
+            "ruff>=0.17,<0.18",
+            "setuptools>=70",
+            "hypothesis>=6.100,<7",
+            "scikit-image>=0.26,<1",
+        ],
         "docs": [  # the documentation site: `mkdocs build --strict` (mkdocs.yml, docs/)
             "mkdocs>=1.6.1,<2",
             "mkdocs-material>=9.6,<10",

@@ -84,7 +84,8 @@ def parse_widths(ctx, param, value):
 
 
 DATA_HELP = {
-    "unpaired": "digits (embedded: UCI digits -> MNIST digits), a folder with trainA/ trainB/ testA/ testB/, "
+    "unpaired": "digits (embedded: UCI digits -> MNIST digits), mnist-mnistm (MNIST -> MNIST-M built from "
+    "scikit-image's photographs; needs kerasgen[mnistm]), a folder with trainA/ trainB/ testA/ testB/, "
     "or tfds:cycle_gan/NAME.",
     "images": "mnist (embedded MNIST: 55,000 training digits), uci, tfds:NAME or an image folder.",
 }

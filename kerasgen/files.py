@@ -13,6 +13,16 @@ import tempfile
 from kerasgen.errors import UserError
 
 
+def kerasgen_home():
+    """Where kerasgen keeps what it downloads or builds: `$KERASGEN_HOME`, default `~/.cache/kerasgen`.
+
+    Example:
+        >>> kerasgen_home() / "mnistm-skimage-v1.npy"
+        PosixPath('/home/me/.cache/kerasgen/mnistm-skimage-v1.npy')
+    """
+    return pathlib.Path(os.environ.get("KERASGEN_HOME", pathlib.Path.home() / ".cache" / "kerasgen"))
+
+
 def write_atomically(path, payload):
     """Write bytes or text to `path` through a temporary file in the same folder.
 

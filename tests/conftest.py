@@ -51,10 +51,12 @@ def assert_close(a, b, tolerance=1e-6):
 
 @contextlib.contextmanager
 def mnist_cut_to(cap):
-    """Every MNIST split cut to its first `cap` digits while the block runs (commands run in this process)."""
-    from kerasgen.data import sources
+    """Every MNIST and MNIST-M split cut to its first `cap` digits while the block runs (commands run in this
+    process; MNIST-M is still built, and cached, whole)."""
+    from kerasgen.data import mnistm, sources
 
-    full = sources._resized_mnist
+    full, full_mnistm = sources._resized_mnist, mnistm.load_mnistm
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sources, "_resized_mnist", lambda split, size: tuple(a[:cap] for a in full(split, size)))
+        patch.setattr(mnistm, "load_mnistm", lambda split="train": tuple(a[:cap] for a in full_mnistm(split)))
         yield

@@ -24,10 +24,10 @@ Example:
 import difflib
 import hashlib
 import json
-import os
 import pathlib
 
 from kerasgen.errors import UserError
+from kerasgen.files import kerasgen_home
 
 ENTRIES = pathlib.Path(__file__).resolve().parent / "entries"
 CARD = "card.json"
@@ -45,8 +45,8 @@ def list():  # noqa: A001 - the registry's natural verb, as in timm.list_models
 
 
 def cache_dir():
-    """Where downloaded weights are kept: `$KERASGEN_HOME` or `~/.cache/kerasgen`."""
-    return pathlib.Path(os.environ.get("KERASGEN_HOME", pathlib.Path.home() / ".cache" / "kerasgen"))
+    """Where downloaded weights are kept: `$KERASGEN_HOME` or `~/.cache/kerasgen` (`kerasgen.files.kerasgen_home`)."""
+    return kerasgen_home()
 
 
 def card_path(name_or_dir):

@@ -15,6 +15,9 @@ from kerasgen.gan.recipes import LOSSES as GAN_LOSSES
 LOSSES = tuple(name for name in GAN_LOSSES if name != "wasserstein")
 DIGITS_DEFAULTS = {"steps_per_epoch": 600, "semantic_classifier": "classifier.digits"}
 """What `--data digits` changes when the user gives none: 600 steps an epoch, CyCADA's term with `classifier.digits`."""
+MNIST_MNISTM_DEFAULTS = {"steps_per_epoch": 600}
+"""What `--data mnist-mnistm` changes when the user gives none: 600 steps an epoch, as digits (no semantic term:
+`classifier.digits` reads grey images)."""
 
 FAMILY = register(
     Family(
@@ -68,11 +71,12 @@ FAMILY = register(
             ),
             Option("lambda_semantic", "Weight of the semantic-consistency loss.", "float", minimum=0, default=1.0),
         ),
-        data_defaults={"digits": DIGITS_DEFAULTS},
+        data_defaults={"digits": DIGITS_DEFAULTS, "mnist-mnistm": MNIST_MNISTM_DEFAULTS},
         recipe_options=(
             Option(
                 "steps_per_epoch",
-                f"[default: {DIGITS_DEFAULTS['steps_per_epoch']} for --data digits, else larger domain / batch size]",
+                f"[default: {DIGITS_DEFAULTS['steps_per_epoch']} for --data digits and mnist-mnistm, "
+                "else larger domain / batch size]",
                 minimum=1,
             ),
             Option("decay_epochs", "Epochs of linear decay to 0 at the end [default: half of --epochs].", minimum=0),

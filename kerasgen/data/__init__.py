@@ -13,10 +13,12 @@ and nothing else) and `all`.
 One module per job, their public names re-exported here:
 
 * `kerasgen.data.sources`: the named sources and their splits, resolved by
-  `load_images(name, split)` (`mnist`, `uci`, `digits`, `tfds:NAME`, a
-  folder) and, for two unpaired domains, `load_unpaired(source, split)`
-  (`digits`, `tfds:cycle_gan/NAME`, a folder with `trainA/ trainB/ testA/
-  testB/`).
+  `load_images(name, split)` (`mnist`, `uci`, `mnistm`, `digits`,
+  `mnist-mnistm`, `tfds:NAME`, a folder) and, for two unpaired domains,
+  `load_unpaired(source, split)` (`digits`, `mnist-mnistm`,
+  `tfds:cycle_gan/NAME`, a folder with `trainA/ trainB/ testA/ testB/`).
+* `kerasgen.data.mnistm`: MNIST-M built from scikit-image's photographs
+  (`load_mnistm(split)`), built on first use and cached in `$KERASGEN_HOME`.
 * `kerasgen.data.images`: image files: `list_image_files`,
   `load_image_folder`, `read_image` (any Pillow mode converted, decompression
   bombs refused before decoding: `MAX_IMAGE_PIXELS`).
@@ -78,6 +80,7 @@ from kerasgen.data.sources import (
     TFDS_SPLITS,
     UCI_TEST,
     UCI_VALIDATION,
+    UNPAIRED_DOMAINS,
     UNPAIRED_FOLDERS,
     UNPAIRED_SPLITS,
     canonical_split,
@@ -105,6 +108,7 @@ __all__ = [
     "TFDS_SPLITS",
     "UCI_TEST",
     "UCI_VALIDATION",
+    "UNPAIRED_DOMAINS",
     "UNPAIRED_FOLDERS",
     "UNPAIRED_SPLITS",
     "SingleDomainData",

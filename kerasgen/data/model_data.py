@@ -27,15 +27,30 @@ Example:
 import pathlib
 
 from kerasgen import families
-from kerasgen.data import pipelines, sources
+from kerasgen.data import mnistm, pipelines, sources
 from kerasgen.errors import UserError
 
-DOMAINS = {"digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST training digits"}}
+DOMAINS = {
+    "digits": {"a": "UCI digits (scikit-learn), upsampled", "b": "MNIST training digits"},
+    "mnist-mnistm": {
+        "a": "MNIST training digits, as three equal channels",
+        "b": f"the same digits of {mnistm.DESCRIPTION}",
+    },
+}
 DATA_LICENSES = {
     "mnist": "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
     "uci": "UCI Optical Recognition of Handwritten Digits (Alpaydin, Kaynak), CC BY 4.0, via scikit-learn",
+    "mnistm": mnistm.LICENSE,
 }
-DATA_LICENSES["digits"] = f"A: {DATA_LICENSES['uci']}; B: {DATA_LICENSES['mnist']}"
+DATA_LICENSES.update(
+    {name: f"A: {DATA_LICENSES[a]}; B: {DATA_LICENSES[b]}" for name, (a, b) in sources.UNPAIRED_DOMAINS.items()}
+)
+UNPAIRED_DEFAULTS = {
+    "digits": {"channels": 1, "augment": False},
+    "mnist-mnistm": {"channels": 3, "augment": False},
+}
+"""`channels` and `augment` of a named unpaired source, where the recipe gives None; others: 3 channels, augmented."""
+PHOTO_DEFAULTS = {"channels": 3, "augment": True}
 SUBSET_SEED = 0  # the fixed subset of `card_test_split(card, test_images)`
 PREVIEW_IMAGES = 32 * 10  # real images for a single-domain preview: enough to fill a row per class
 
@@ -144,8 +159,9 @@ class SingleDomainData(TrainingData):
 class UnpairedData(TrainingData):
     """Two unpaired domains, A and B, from `digits`, a `trainA/ trainB/` folder or `tfds:cycle_gan/NAME`.
 
-    Fills in the recipe's `channels` (1 for digits, 3 otherwise) and
-    `augment` (off for digits, on otherwise) where they are None.
+    Fills in the recipe's `channels` and `augment` where they are None:
+    `UNPAIRED_DEFAULTS` for named sources (`digits`: 1 channel;
+    `mnist-mnistm`: 3; neither augmented), else 3 channels, augmented.
 
     Args:
         recipe: the run's recipe, with `channels`, `augment` and `steps_per_epoch`.
@@ -158,9 +174,9 @@ class UnpairedData(TrainingData):
 
     def __init__(self, recipe, full_batches=False):
         super().__init__(recipe)
-        digits = self.name == "digits"
-        recipe["channels"] = int(recipe["channels"] or (1 if digits else 3))
-        recipe["augment"] = (not digits) if recipe["augment"] is None else bool(recipe["augment"])
+        defaults = UNPAIRED_DEFAULTS.get(self.name, PHOTO_DEFAULTS)
+        recipe["channels"] = int(recipe["channels"] or defaults["channels"])
+        recipe["augment"] = defaults["augment"] if recipe["augment"] is None else bool(recipe["augment"])
         self.image_shape = (recipe["image_size"], recipe["image_size"], recipe["channels"])
 
     def load(self, with_labels, pair=None):
@@ -168,7 +184,7 @@ class UnpairedData(TrainingData):
         recipe = self.recipe
         if pair is None:
             pair = sources.load_unpaired(self.name, "train", recipe["image_size"], recipe["channels"])
-            if not (self.name == "digits" or self.name.startswith("tfds:")):
+            if not sources.has_test_split(self.name):
                 self.name = str(pathlib.Path(self.name).resolve())
         self.images_a, self.images_b = pair
         for domain, images in (("A", self.images_a), ("B", self.images_b)):
@@ -282,7 +298,10 @@ def preview_images(card, count=64, image_shape=None):
 
 
 def card_split(card, split, with_labels=False):
-    """A split of the single-domain data a card was trained on, as float images in [0, 1] (and labels).
+    """A split of the data a card was trained on, as float images in [0, 1] (and labels).
+
+    For two named domains (`digits`, `mnist-mnistm`), the split of both,
+    domain A first, in the card's channels.
 
     Args:
         card: the model's card (`kerasgen.zoo.card`).
@@ -298,10 +317,10 @@ def card_split(card, split, with_labels=False):
     source = card["data"]["dataset"]
     if not sources.has_test_split(source):
         raise UserError(
-            "evaluate needs a dataset with validation and test splits (mnist, uci, tfds:NAME); "
+            "evaluate needs a dataset with validation and test splits (mnist, uci, mnistm, tfds:NAME); "
             f"this model was trained on {source!r}."
         )
-    images, labels = sources.load_images(source, split, card["data"]["image_size"])
+    images, labels = sources.load_images(source, split, card["data"]["image_size"], card["data"].get("channels", 1))
     return (pipelines.to_unit_range(images), labels) if with_labels else pipelines.to_unit_range(images)
 
 

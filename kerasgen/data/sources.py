@@ -23,6 +23,13 @@ Sources, all resolved by `load_images(name, split)`:
   domains of the unpaired `digits` source, for a classifier of both domains
   (e.g. a CycleGAN's semantic classifier). Its `test` split is exactly the
   CycleGAN's `test` digits.
+* `mnistm`: MNIST-M built from scikit-image's photographs (after Ganin and
+  Lempitsky 2015; `kerasgen.data.mnistm`, needs `kerasgen[mnistm]`): each
+  MNIST digit blended over a patch of a colour photograph, 32x32x3, with
+  MNIST's splits and labels. Colour: `channels=1` gives it in grey.
+* `mnist-mnistm`: `mnist` and `mnistm` of the same split together (MNIST
+  first), the labelled union of the two domains of the unpaired
+  `mnist-mnistm` source.
 * `tfds:NAME` (e.g. `tfds:mnist`): a tensorflow-datasets dataset; needs the
   dataset to be downloaded or prepared already. `train` is the first 95% of
   its `train` split, `validation` the last 5%, `test` its `test` split.
@@ -34,6 +41,9 @@ Unpaired sources for CycleGAN, resolved by `load_unpaired(source, split)`:
 * `digits` (default): domain A is the UCI digits, domain B the MNIST
   digits, both 32x32 grey by default; `train` and `test` are their own
   `train` and `test` splits.
+* `mnist-mnistm`: domain A is MNIST as three equal channels, domain B
+  MNIST-M (the same digits over photograph patches), both 32x32 RGB by
+  default, from MNIST's `train` and `test` splits.
 * `tfds:cycle_gan/NAME` (e.g. `tfds:cycle_gan/horse2zebra`): splits `trainA`,
   `trainB`, `testA`, `testB` of a prepared tensorflow-datasets dataset.
 * a folder with `trainA/ trainB/ testA/ testB/` subfolders of images.
@@ -67,6 +77,8 @@ UCI_TEST = 300
 UCI_VALIDATION = 150
 TFDS_SPLITS = {"train": "train[:95%]", "validation": "train[95%:]", "test": "test", "all": "train+test"}
 DIGIT_DOMAINS = ("uci", "mnist")  # the labelled `digits` source: UCI digits (CycleGAN domain A), then MNIST (B)
+UNPAIRED_DOMAINS = {"digits": DIGIT_DOMAINS, "mnist-mnistm": ("mnist", "mnistm")}
+"""Named unpaired sources: their single-domain sources A and B; `load_images(name)` is their labelled union."""
 UNPAIRED_SPLITS = ("train", "test")
 UNPAIRED_FOLDERS = ("trainA", "trainB", "testA", "testB")
 
@@ -112,7 +124,7 @@ def has_test_split(source):
         >>> has_test_split("mnist"), has_test_split("my_digits/")
         (True, False)
     """
-    return source in ("mnist", "uci", "digits") or source.startswith("tfds:")
+    return source in ("mnist", "uci", "mnistm", *UNPAIRED_DOMAINS) or source.startswith("tfds:")
 
 
 def _mnist_arrays():
@@ -239,8 +251,8 @@ def load_images(name="mnist", split="train", size=28, channels=1):
     asking again costs a copy, not a decode and a resize.
 
     Args:
-        name: `mnist`, `uci`, `digits` (both of them, UCI first), `tfds:NAME`
-            or a folder path.
+        name: `mnist`, `uci`, `mnistm`, `digits` (`uci` and `mnist`) or
+            `mnist-mnistm` (`mnist` and `mnistm`), `tfds:NAME` or a folder path.
         split: `train`, `validation`, `test` or `all` (folders ignore
             it).
         size: image side in pixels.
@@ -253,8 +265,8 @@ def load_images(name="mnist", split="train", size=28, channels=1):
         >>> images, labels = load_images("mnist", "train")
         >>> test_images, test_labels = load_images("mnist", "test")
     """
-    if name == "digits":
-        parts = [load_images(domain, split, size, channels) for domain in DIGIT_DOMAINS]
+    if name in UNPAIRED_DOMAINS:
+        parts = [load_images(domain, split, size, channels) for domain in UNPAIRED_DOMAINS[name]]
         return np.concatenate([images for images, _ in parts]), np.concatenate([labels for _, labels in parts])
     split = canonical_split(split)
     if channels not in (1, 3):
@@ -264,6 +276,12 @@ def load_images(name="mnist", split="train", size=28, channels=1):
         images, labels = np.array(images), np.array(labels)
     elif name == "uci":
         images, labels = load_uci_digits(split, size)
+    elif name == "mnistm":
+        from kerasgen.data.mnistm import load_mnistm
+
+        images, labels = load_mnistm(split)
+        if channels == 1:
+            images = _grey(images)
     elif name.startswith("tfds:"):
         return load_tfds(name.removeprefix("tfds:"), split, size, channels)
     else:
@@ -271,7 +289,7 @@ def load_images(name="mnist", split="train", size=28, channels=1):
         return images, np.full(len(images), -1)
     if images.shape[1] != size:
         images = _resize(images, size)
-    if channels == 3:
+    if channels == 3 and images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
     return images, labels
 
@@ -298,11 +316,13 @@ def load_unpaired(source="digits", split="train", size=32, channels=1, with_labe
     """Two unpaired image domains, A and B, for CycleGAN.
 
     Args:
-        source: `digits` (A: UCI digits, B: MNIST), `tfds:cycle_gan/NAME`,
-            or a folder with `trainA/ trainB/ testA/ testB/` subfolders.
+        source: `digits` (A: UCI digits, B: MNIST), `mnist-mnistm` (A:
+            MNIST, B: MNIST-M), `tfds:cycle_gan/NAME`, or a folder with
+            `trainA/ trainB/ testA/ testB/` subfolders.
         split: `train` or `test`. For
-            `digits`, these are the `train` and `test` splits of both digit
-            sets (`load_images`); test digits are never trained on.
+            `digits` and `mnist-mnistm`, these are the `train` and `test`
+            splits of both digit sets (`load_images`); test digits are never
+            trained on.
         size: image side in pixels (images are resized without cropping).
         channels: 1 (grey) or 3 (RGB); images in other modes are converted.
         with_labels: also return the class labels (the digits' classes; -1
@@ -324,9 +344,9 @@ def load_unpaired(source="digits", split="train", size=32, channels=1, with_labe
     if channels not in (1, 3):
         raise UserError(f"channels must be 1 or 3. Received: channels={channels}")
     part = "train" if split == "train" else "test"
-    if source == "digits":
+    if source in UNPAIRED_DOMAINS:
         (images_a, labels_a), (images_b, labels_b) = (
-            load_images(name, part, size, channels) for name in ("uci", "mnist")
+            load_images(name, part, size, channels) for name in UNPAIRED_DOMAINS[source]
         )
     elif source.startswith("tfds:"):
         name = source.removeprefix("tfds:")
@@ -352,8 +372,19 @@ def load_unpaired(source="digits", split="train", size=32, channels=1, with_labe
 
 
 def _resize(images, size):
+    """uint8 images (N, H, W, C) resized (bilinear) to (N, size, size, C)."""
     from PIL import Image
 
-    return np.stack(
-        [np.asarray(Image.fromarray(image[..., 0]).resize((size, size), Image.BILINEAR)) for image in images]
-    )[..., None]
+    channels = images.shape[-1]
+    resized = [
+        np.asarray(Image.fromarray(image[..., 0] if channels == 1 else image).resize((size, size), Image.BILINEAR))
+        for image in images
+    ]
+    return np.stack(resized).reshape(len(images), size, size, channels)
+
+
+def _grey(images):
+    """uint8 RGB images (N, H, W, 3) in grey (N, H, W, 1), as Pillow converts RGB to L."""
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(image).convert("L")) for image in images])[..., None]
