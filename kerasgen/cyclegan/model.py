@@ -379,6 +379,12 @@ class CycleGAN(SemanticConsistency, FamilyModel):
 
         return closing_line(self, card)
 
+    def validation_figure(self, data_card):
+        """On digits, `kerasgen.cyclegan.validation.validation_labels_kept`: labels kept on validation digits."""
+        from kerasgen.cyclegan.validation import validation_labels_kept
+
+        return validation_labels_kept(self, data_card)
+
     def serving_counterpart(self, count, seed=0):
         """The network `serving_default` computes (the A-to-B generator) and `count` random images in [-1, 1]."""
         rng = np.random.default_rng(seed)

@@ -215,6 +215,12 @@ class VAE(ReconstructionSteps, FamilyModel):
 
         return vae_figures(self, data.card_test_split(card, test_images)[0], samples=samples)
 
+    def validation_figure(self, data_card):
+        """`kerasgen.vae.figures.validation_iwae`: the IWAE bound on a fixed subset of validation digits."""
+        from kerasgen.vae.figures import validation_iwae
+
+        return validation_iwae(self, data_card)
+
     def serving_counterpart(self, count, seed=0):
         """The network `serving_default` computes (the decoder) and `count` random latents for it."""
         rng = np.random.default_rng(seed)
