@@ -192,6 +192,19 @@ def test_gan_figures_with_a_tiny_gan_and_classifier():
     assert len(figures["fid_test_subset_sha256"]) == 64
 
 
+def test_parzen_ceiling_scores_real_training_digits_by_the_same_protocol():
+    from kerasgen import data
+
+    gan, classifier = tiny_models()
+    images = data.to_unit_range(data.load_images("mnist", "validation", 16)[0][:160])
+    validation, test, training_digits = images[64:88], images[88:120], images[120:]
+    figures = gan_figures(gan, classifier, validation, test, count=40, training_digits=training_digits)
+    ceiling, error, sigma = metrics.parzen_figures(training_digits, validation, test)
+    assert figures["parzen_ceiling"] == round(ceiling, 1) and figures["parzen_ceiling_sigma"] == round(sigma, 4)
+    assert figures["parzen_ceiling_images"] == 40 and "Parzen ceiling" in figures["definition"]
+    assert figures["parzen_ceiling"] > figures["parzen_log_likelihood"]  # real digits beat an untrained generator
+
+
 MNIST_TEST_HALF = [490, 568, 516, 505, 491, 446, 479, 514, 487, 504]
 """Half of each class of the 10,000 MNIST test digits (980, 1135, ...), rounded to 5,000 in all (1 and 9: .5 each)."""
 

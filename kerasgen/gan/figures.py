@@ -16,7 +16,9 @@ the requested label and the FID of each label's samples against the chosen
 test digits of that class ("intra-FID", Miyato and Koyama 2018), each beside
 its floor (the class's validation digits against the same test digits); and
 the Parzen-window log-likelihood of all test digits under 10,000 samples,
-its width chosen on the validation split (Goodfellow et al. 2014).
+its width chosen on the validation split (Goodfellow et al. 2014), beside
+its ceiling: the same protocol with 10,000 real training digits in place of
+the samples.
 
 Example:
     >>> from kerasgen.gan.figures import evaluate
@@ -54,8 +56,15 @@ def evaluate(model, card, test_images=None):
     classifier = zoo.load(MEASURING_CLASSIFIER)
     validation, validation_labels = data.card_split(card, "validation", True)
     test, test_labels = data.card_test_split(card, test_images)
+    training_digits = data.fixed_subset(data.card_split(card, "train"), GENERATED_IMAGES, SUBSET_SEED)
     return gan_figures(
-        model, classifier, validation, test, validation_labels=validation_labels, test_labels=test_labels
+        model,
+        classifier,
+        validation,
+        test,
+        validation_labels=validation_labels,
+        test_labels=test_labels,
+        training_digits=training_digits,
     )
 
 
@@ -111,6 +120,7 @@ def gan_figures(
     validation_labels=None,
     test_labels=None,
     fid_images=FID_IMAGES,
+    training_digits=None,
 ):
     """Sample quality of a GAN measured with a digit classifier, and Parzen log-likelihood.
 
@@ -129,6 +139,8 @@ def gan_figures(
             FIDs (`label_fids`).
         fid_images: N of the FID and its floor (capped by `count` and the
             sizes of `validation` and `test`).
+        training_digits: real training images that take the samples' place
+            in the Parzen protocol, its ceiling (`parzen_ceiling`); None for none.
 
     Example:
         >>> gan_figures(gan, kerasgen.zoo.load("classifier.mnist"), validation, test, test_labels=labels)["fid"]
@@ -182,6 +194,18 @@ def gan_figures(
         f"{len(PARZEN_SIGMAS)} log-spaced values in [0.1, 1] on the {len(validation)} validation digits, mean ± "
         f"standard error of the log-likelihood of the {len(test)} test digits",
     }
+    if training_digits is not None:
+        ceiling, ceiling_error, ceiling_sigma = parzen_figures(training_digits, validation, test)
+        figures.update(
+            parzen_ceiling=round(ceiling, 1),
+            parzen_ceiling_standard_error=round(ceiling_error, 1),
+            parzen_ceiling_sigma=round(ceiling_sigma, 4),
+            parzen_ceiling_images=len(training_digits),
+        )
+        figures["definition"] += (
+            f"; Parzen ceiling: the same protocol with {len(training_digits)} real training digits (drawn once, "
+            f"seed {SUBSET_SEED}) in place of the samples"
+        )
     if subset_labels is not None:
         figures["fid_test_subset_class_counts"] = np.bincount(subset_labels).tolist()
     if model.num_classes:
