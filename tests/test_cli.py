@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -226,13 +227,27 @@ TINY_CYCLEGAN = [
 
 
 @pytest.fixture(scope="module")
-def cyclegan_folder(tmp_path_factory):
+def cyclegan_run(tmp_path_factory):
+    """The folder of a tiny `kerasgen train cyclegan` on digits, and what the command printed."""
     out = tmp_path_factory.mktemp("cli") / "cyclegan"
     result = invoke("train", "cyclegan", "--out", out, "--export-base", out.parent / "served", *TINY_CYCLEGAN)
     assert result.exit_code == 0, result.output
     assert "Serve it with: docker run" in result.output
     assert "Held-out digits: UCI->MNIST labels kept" in result.output
-    return out
+    return out, result.stdout
+
+
+@pytest.fixture(scope="module")
+def cyclegan_folder(cyclegan_run):
+    return cyclegan_run[0]
+
+
+@pytest.fixture(scope="module")
+def cyclegan_figures(cyclegan_folder):
+    """What `kerasgen evaluate` prints for the tiny CycleGAN run."""
+    result = invoke("evaluate", cyclegan_folder)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 def test_train_cyclegan_writes_a_complete_folder(cyclegan_folder):
@@ -264,13 +279,23 @@ def test_translate_a_folder_of_mixed_images_keeps_names_and_sizes(cyclegan_folde
     assert "Wrote 12 image(s)" in result.output
 
 
-def test_evaluate_cyclegan_reports_labels_kept_and_cycle_errors(cyclegan_folder):
-    result = invoke("evaluate", cyclegan_folder)
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.stdout)
+def test_evaluate_cyclegan_reports_labels_kept_and_cycle_errors(cyclegan_figures):
+    figures = cyclegan_figures
     for key in ("a2b_label_kept", "a2b_baseline", "b2a_label_kept", "b2a_baseline"):
         assert 0 <= figures[key] <= 1
     assert 0 < figures["a2b_cycle_error"] < 1 and figures["test_images"] == {"a": 300, "b": MNIST_CAP}
+
+
+def test_the_closing_line_of_train_cyclegan_shows_the_figures_of_evaluate(cyclegan_run, cyclegan_figures):
+    number = r"(\d\.\d+)"
+    pattern = rf"^Held-out digits: UCI->MNIST labels kept {number} \(untranslated {number}\); MNIST->UCI {number} "
+    pattern += rf"\(untranslated {number}\); cycle errors {number} / {number}$"
+    printed = re.search(pattern, cyclegan_run[1], re.MULTILINE)
+    assert printed, cyclegan_run[1]
+    keys = ("a2b_label_kept", "a2b_baseline", "b2a_label_kept", "b2a_baseline", "a2b_cycle_error", "b2a_cycle_error")
+    decimals = (2, 2, 2, 2, 3, 3)
+    evaluated = tuple(f"{cyclegan_figures[key]:.{places}f}" for key, places in zip(keys, decimals, strict=True))
+    assert printed.groups() == evaluated
 
 
 @pytest.mark.parametrize(

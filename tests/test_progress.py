@@ -128,7 +128,7 @@ def test_cyclegan_translations_report_progress_and_keep_their_figures(monkeypatc
             pixels = rng.integers(0, 256, (16, 16), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / f"test{domain}" / f"{index}.png")
     model = CycleGAN(image_shape=(16, 16, 1), generator_filters=4, residual_blocks=1, discriminator_filters=4)
-    monkeypatch.setattr(cyclegan_figures, "TRANSLATION_PIXELS", 2 * 16 * 16)  # two images per call
+    monkeypatch.setattr(cyclegan_figures, "PIXELS_PER_CALL", 2 * 16 * 16)  # two images per call
     figures = cyclegan_figures.cyclegan_figures(model, {"data": {"dataset": str(tmp_path)}})
     a = np.stack([np.asarray(Image.open(tmp_path / "testA" / f"{index}.png")) for index in range(7)])[..., None]
     expected = np.mean(np.abs(model.translate(model.translate(a, "a2b"), "b2a") - a / np.float32(255)))

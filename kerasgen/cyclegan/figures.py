@@ -20,14 +20,20 @@ from kerasgen.errors import UserError
 from kerasgen.progress import Progress
 
 DOMAIN_CLASSIFIERS = {"a": "classifier.uci", "b": "classifier.mnist"}
-TRANSLATION_PIXELS = 500 * 32 * 32
-"""Pixels per call of `CycleGAN.translate` while measuring: 500 digits of 32x32 (eager calls of 32 small images
-cost twice the time), 7 photos of 256x256 (bounded memory); progress is counted between calls."""
+PIXELS_PER_CALL = 1000 * 32 * 32
+"""Pixels per call of a network's compiled function while measuring (`kerasgen.inference`): 1,000 digits of
+32x32 (500 to 2,000 cost the same CPU time), 15 photos of 256x256 (bounded memory); progress is counted
+between calls."""
+
+
+def images_per_call(images):
+    """How many of `images` one call takes: `PIXELS_PER_CALL` pixels, at least one image."""
+    return max(1, PIXELS_PER_CALL // (images.shape[1] * images.shape[2]))
 
 
 def translated(model, images, direction, bar):
-    """`model.translate(images, direction)` in calls of `TRANSLATION_PIXELS` pixels, counting images on `bar`."""
-    per_call = max(1, TRANSLATION_PIXELS // (images.shape[1] * images.shape[2]))
+    """`model.translate(images, direction)` in calls of `PIXELS_PER_CALL` pixels, counting images on `bar`."""
+    per_call = images_per_call(images)
     outputs = []
     for start in range(0, len(images), per_call):
         outputs.append(model.translate(images[start : start + per_call], direction, batch_size=per_call))
@@ -44,9 +50,12 @@ def resized(images, shape):
     return np.clip(np.asarray(ops.image.resize(images, shape[:2], antialias=True)), 0, 1)
 
 
-def label_kept(classifier, images, labels):
-    """Share of `images` that `classifier` assigns to `labels`."""
-    probabilities = classifier.predict(resized(images, classifier.image_shape), batch_size=500, verbose=0)
+def label_kept(classifier, images, labels, bar):
+    """Share of `images` that `classifier` assigns to `labels`, counting images on `bar`."""
+    from kerasgen.inference import predict_in_batches
+
+    images = resized(images, classifier.image_shape)
+    probabilities = predict_in_batches(classifier, images, images_per_call(images), bar)
     return round(float(np.mean(np.argmax(probabilities, axis=-1) == labels)), 4)
 
 
@@ -111,16 +120,17 @@ def cyclegan_figures(model, card_data):
     }
     if source == "digits":
         judge_a, judge_b = (zoo.load(DOMAIN_CLASSIFIERS[domain]) for domain in "ab")
-        figures.update(
-            a2b_label_kept=label_kept(judge_b, as_b, labels_a),
-            a2b_baseline=label_kept(judge_b, images_a, labels_a),
-            b2a_label_kept=label_kept(judge_a, as_a, labels_b),
-            b2a_baseline=label_kept(judge_a, images_b, labels_b),
-            classifier_accuracy={
-                "b (classifier.mnist on test MNIST)": label_kept(judge_b, images_b, labels_b),
-                "a (classifier.uci on test UCI)": label_kept(judge_a, images_a, labels_a),
-            },
-        )
+        with Progress(3 * (len(images_a) + len(images_b)), "Classifying test digits and translations") as bar:
+            figures.update(
+                a2b_label_kept=label_kept(judge_b, as_b, labels_a, bar),
+                a2b_baseline=label_kept(judge_b, images_a, labels_a, bar),
+                b2a_label_kept=label_kept(judge_a, as_a, labels_b, bar),
+                b2a_baseline=label_kept(judge_a, images_b, labels_b, bar),
+                classifier_accuracy={
+                    "b (classifier.mnist on test MNIST)": label_kept(judge_b, images_b, labels_b, bar),
+                    "a (classifier.uci on test UCI)": label_kept(judge_a, images_a, labels_a, bar),
+                },
+            )
     figures["definition"] = (
         "label_kept: share of translated test digits that the target domain's classifier "
         f"({DOMAIN_CLASSIFIERS['b']} for a2b, {DOMAIN_CLASSIFIERS['a']} for b2a) assigns to the source label; "

@@ -12,6 +12,7 @@ from kerasgen.cyclegan.schedule import linear_decay_schedule
 from kerasgen.cyclegan.semantic import SemanticConsistency
 from kerasgen.distribute import reducible_logs, scale_loss_for_replicas
 from kerasgen.gan import losses as gan_losses
+from kerasgen.inference import predict_in_batches
 from kerasgen.networks import (
     build_patchgan_discriminator,
     build_resnet_generator,
@@ -231,7 +232,7 @@ class CycleGAN(SemanticConsistency, FamilyModel):
         Args:
             images: array (N, height, width, channels) of the source domain.
             direction: `"a2b"` (G) or `"b2a"` (F).
-            batch_size: images per forward pass.
+            batch_size: images per call of the generator's compiled function (`kerasgen.inference`).
 
         Returns:
             float32 numpy array of the same shape, in [0, 1].
@@ -246,11 +247,7 @@ class CycleGAN(SemanticConsistency, FamilyModel):
         if images.shape[1:] != self.image_shape:
             raise ValueError(f"images must have shape (N, *{self.image_shape}). Received: shape={images.shape}")
         network = self.generator_a2b if direction == "a2b" else self.generator_b2a
-        outputs = [
-            np.asarray(network(images[start : start + batch_size] * 2.0 - 1.0, training=False))
-            for start in range(0, len(images), batch_size)
-        ]
-        return (np.concatenate(outputs) + 1.0) / 2.0 if outputs else np.zeros((0, *self.image_shape), np.float32)
+        return (predict_in_batches(network, images * 2.0 - 1.0, batch_size) + 1.0) / 2.0
 
     def _adversarial_scale(self):  # LSGAN's factors of 1/2 in gan_losses; plain squared errors in the paper's code
         return 2.0 if self.adversarial_loss == "least_squares" else 1.0
