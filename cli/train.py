@@ -182,8 +182,11 @@ class FamilyCommand(click.Command):
         click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
         if family.export_after_training and not no_export:
             export_folder(folder, export_base)
+        import keras
+
         from kerasgen import zoo
 
+        keras.mixed_precision.set_global_policy("float32")  # measured as `kerasgen evaluate` measures it
         line = zoo.load(folder).closing_line(zoo.card(folder))
         if line:
             click.echo(line)
