@@ -24,16 +24,18 @@ What each figure is:
 * Peer (`benchmarks.peer`): kerasgen's CycleGAN with XLA on and off against
   the same networks trained by a plain Keras train step (one persistent
   tape, four optimizers, `jit_compile="auto"`), taking turns in short rounds
-  in one process; median seconds per step and the ratios peer / kerasgen.
-  Run once per `TF_ENABLE_ONEDNN_OPTS` setting (it is read at import) and
-  combine the runs with `--merge`.
+  in one process; median seconds per step and the ratios peer / kerasgen
+  on the wall and the CPU clock, paired by round, with their spread. Each
+  configuration runs in two fresh processes, `TF_ENABLE_ONEDNN_OPTS=1` and
+  `=0` (TensorFlow reads it at import).
 
 Cases: every family at its zoo entry's configuration and batch size
 (autoencoder.mnist, vae.mnist, dcgan.mnist, cgan.mnist, classifier.mnist,
 cyclegan.digits), and CycleGAN with the paper's networks at 128 and 256 px RGB
 (batch 1; `--extended` adds batch 4 at 128 px) on random images through the
 photo pipeline (`augment=True`). Peer cases (family `peer`): `peer.digits`
-(the `cyclegan.digits` configuration and pipeline) and `peer.128` (128 px RGB,
+(the `cyclegan.digits` configuration without its semantic term, and its
+pipeline) and `peer.128` (128 px RGB,
 64-filter generators with 9 residual blocks, 70x70 PatchGAN, batch 1, random
 images through the photo pipeline).
 """
@@ -164,8 +166,7 @@ def run(
         ]
         _write(results, out)  # partial results survive a crash of a later case
     for case in peers if measure_training else ():
-        row = attempt(f"{case.name} peer", peer_module.measure, case, log)
-        if row:
+        for row in attempt(f"{case.name} peer", peer_module.measure_both_settings, case, quick, log) or []:
             row.update(cpu=results["machine"]["cpu"], date=results["machine"]["date"])
             results["peer"].append(row)
             results["errors"] += [f"{case.name} {runner}: {error}" for runner, error in row["errors"].items()]

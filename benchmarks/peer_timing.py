@@ -3,8 +3,9 @@
 `benchmarks.peer.measure` runs the rounds; this module holds what it times
 them with (`step_clock`), the order the runners take turns in (`turns`) and
 how a row's durations become the figures of the report: per-round totals
-(`per_round`), peer / kerasgen paired by round (`paired_ratios`) or from
-medians (`ratios`), and whether the team's goal is met (`goal_met`).
+(`per_round`), peer / kerasgen paired by round (`round_ratios`,
+`paired_ratios`), on the wall clock or the CPU clock, or from medians
+(`ratios`), and whether the team's goal is met (`goal_met`).
 Runner names are those of `benchmarks.peer.RUNNERS`.
 """
 
@@ -108,6 +109,25 @@ def ratios(medians):
     }
 
 
+def round_ratios(peer, mine, steps_per_round):
+    """The peer's time over one kerasgen mode's time in each round, in the order the rounds ran.
+
+    Args:
+        peer: the peer's seconds of each timed step, in order.
+        mine: the mode's seconds of each timed step, in order.
+        steps_per_round: timed steps per runner and round.
+
+    Returns:
+        One ratio per round that both ran (above 1: kerasgen was faster in that round).
+
+    Example:
+        >>> round_ratios([2.0, 2.0, 3.0, 3.0], [1.0, 1.0, 3.0, 3.0], 2)
+        [2.0, 1.0]
+    """
+    pairs = zip(per_round(peer or [], steps_per_round), per_round(mine or [], steps_per_round), strict=False)
+    return [ours / theirs for ours, theirs in pairs if theirs > 0]
+
+
 def paired_ratios(durations, steps_per_round):
     """Peer over kerasgen, paired by round: in every round, the peer's time over each mode's time in the same
     round; the median over rounds. Load from other processes that changes from round to round falls on both
@@ -118,48 +138,56 @@ def paired_ratios(durations, steps_per_round):
         steps_per_round: timed steps per runner and round.
 
     Returns:
-        The keys of `ratios`; the faster mode is the one with the larger ratio.
+        The keys of `ratios`, the faster mode being the one with the larger ratio, and `spread`: the smallest
+        and the largest round's ratio of the faster mode (None without one).
 
     Example:
         >>> durations = {"kerasgen_xla": [1.0, 4.0], "kerasgen_no_xla": [2.0, 2.0], "peer": [2.0, 4.0]}
-        >>> paired_ratios(durations, 1)["faster_mode"], paired_ratios(durations, 1)["peer_over_faster"]
-        ('kerasgen_xla', 1.5)
+        >>> figures = paired_ratios(durations, 1)
+        >>> figures["faster_mode"], figures["peer_over_faster"], figures["spread"]
+        ('kerasgen_xla', 1.5, (1.0, 2.0))
     """
     import statistics
 
-    peer = per_round(durations.get("peer") or [], steps_per_round)
-    result = {}
-    for mode, key in (("kerasgen_xla", "peer_over_xla"), ("kerasgen_no_xla", "peer_over_no_xla")):
-        mine = per_round(durations.get(mode) or [], steps_per_round)
-        pairs = [ours / theirs for ours, theirs in zip(peer, mine, strict=False) if theirs > 0]
-        result[key] = statistics.median(pairs) if pairs else None
-    modes = {
-        mode: result[key]
-        for mode, key in (("kerasgen_xla", "peer_over_xla"), ("kerasgen_no_xla", "peer_over_no_xla"))
-        if result[key]
+    per_mode = {
+        mode: round_ratios(durations.get("peer"), durations.get(mode), steps_per_round)
+        for mode in ("kerasgen_xla", "kerasgen_no_xla")
     }
+    result = {
+        key: statistics.median(per_mode[mode]) if per_mode[mode] else None
+        for mode, key in (("kerasgen_xla", "peer_over_xla"), ("kerasgen_no_xla", "peer_over_no_xla"))
+    }
+    modes = {mode: result[f"peer_over_{mode.removeprefix('kerasgen_')}"] for mode in per_mode}
+    modes = {mode: ratio for mode, ratio in modes.items() if ratio}
     faster = max(modes, key=modes.get) if modes else None
-    return {"faster_mode": faster, "peer_over_faster": modes.get(faster), **result}
+    spread = (min(per_mode[faster]), max(per_mode[faster])) if faster else None
+    return {"faster_mode": faster, "peer_over_faster": modes.get(faster), **result, "spread": spread}
 
 
-def row_ratios(row):
+def row_ratios(row, clock="wall"):
     """The ratios of a result row: paired by round where its durations are kept, else from its medians.
 
     Args:
         row: a row of `benchmarks.peer.measure`; rows from before durations
             were kept have only each runner's `median_s`.
+        clock: `"wall"` (`durations`) or `"cpu"` (`cpu_durations`, the
+            process's CPU seconds per step); a row without CPU durations has
+            no CPU ratios (None each).
 
     Returns:
-        The keys of `ratios`.
+        The keys of `ratios`, and `spread` where the ratios are paired by round.
 
     Example:
         >>> row_ratios({"runners": {"kerasgen_xla": {"median_s": 0.5}, "peer": {"median_s": 0.6}}})["peer_over_xla"]
         1.2
     """
     runners = row.get("runners", {})
-    durations = {runner: summary.get("durations") for runner, summary in runners.items()}
+    key = "durations" if clock == "wall" else "cpu_durations"
+    durations = {runner: summary.get(key) for runner, summary in runners.items()}
     if "peer" in durations and all(durations.values()):
         return paired_ratios(durations, row.get("steps_per_round", 1))
+    if clock != "wall":
+        return ratios({})
     return ratios({runner: summary["median_s"] for runner, summary in runners.items()})
 
 

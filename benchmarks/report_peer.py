@@ -29,6 +29,11 @@ def _ratio(value):
     return "-" if value is None else f"{value:.2f}x"
 
 
+def _spread(figures):
+    spread = figures.get("spread")
+    return "-" if not spread else f"{spread[0]:.2f}-{spread[1]:.2f}x"
+
+
 def _mode(runner):
     return {"kerasgen_xla": "XLA on", "kerasgen_no_xla": "XLA off"}.get(runner, "-")
 
@@ -45,18 +50,21 @@ def peer_table(results):
     """Per configuration and oneDNN setting: s/step of kerasgen (XLA on, off) and the peer, and the ratios.
 
     Ratios are paired by round where a row keeps its durations
-    (`benchmarks.peer_timing.row_ratios`); the goal is `goal_met`'s.
+    (`benchmarks.peer_timing.row_ratios`); the goal is `goal_met`'s, on the
+    wall clock. Then the smallest and largest round's wall-clock ratio of
+    the faster mode, and the same mode's ratio on the CPU clock.
 
     Example:
         >>> peer_table(results).splitlines()[2]
-        '| peer.digits | on | 0.2 | - | 0.3 | 1.50x (XLA on) | 1.50x | - | met |'
+        '| peer.digits | on | 0.2 | - | 0.3 | 1.50x (XLA on) | 1.50x | - | met | - | - |'
     """
     rows = []
     for row in latest_peer_rows(results):
         runners = row.get("runners", {})
         medians = {runner: summary["median_s"] for runner, summary in runners.items()}
-        figures = row_ratios(row)
+        figures, cpu_figures = row_ratios(row), row_ratios(row, "cpu")
         met = goal_met(figures, row["case"])
+        cpu_ratio = cpu_figures.get(f"peer_over_{(figures['faster_mode'] or '').removeprefix('kerasgen_')}")
         rows.append(
             [
                 row["case"],
@@ -66,6 +74,8 @@ def peer_table(results):
                 _ratio(figures["peer_over_xla"]),
                 _ratio(figures["peer_over_no_xla"]),
                 "-" if met is None else ("met" if met else "missed"),
+                _spread(figures),
+                _ratio(cpu_ratio),
             ]
         )
     headers = [
@@ -78,6 +88,8 @@ def peer_table(results):
         "peer / kerasgen XLA on",
         "peer / kerasgen XLA off",
         "goal",
+        "spread over rounds (faster mode)",
+        "CPU time: peer / kerasgen (faster mode)",
     ]
     return table(headers, rows)
 
@@ -94,12 +106,17 @@ def peer_section(results):
         "\n## Peer: plain Keras CycleGAN\n\nThe same networks (kerasgen's builders) trained by the plain Keras train "
         "step (`benchmarks/peer.py`: one persistent `tf.GradientTape`, least squares + cycle + identity losses, "
         'four Adam optimizers, four `apply_gradients`, `compile(jit_compile="auto")`; no image pool, no loss '
-        "trackers), against kerasgen's `CycleGAN` with XLA on and off. In one process the three take turns in "
+        "trackers), against kerasgen's `CycleGAN` with XLA on and off, without the semantic term (the same networks, "
+        "batches and losses). For each oneDNN setting, a fresh process; in it the three take turns in "
         "short rounds (A, B, C, A, B, C, ...) after their warm-up steps and one untimed step each in turn, fed "
         "by the same real pipeline; median seconds per step over all rounds. Ratios: in each round the peer's "
         "time over kerasgen's, median over rounds (load that drifts between rounds cancels out); the faster mode "
-        "is the one with the larger ratio. A ratio above 1 means kerasgen is faster. Goal: kerasgen's faster "
-        "mode never slower than the peer, and at least 1.2x faster at `peer.digits`.\n\n",
+        "is the one with the larger ratio; the spread is its smallest and largest round's ratio, and the CPU column "
+        "pairs the rounds' CPU seconds of this process the same way. A ratio above 1 means kerasgen is faster. "
+        "Goal: kerasgen's faster mode never slower than the peer, and at least 1.2x faster at `peer.digits`, "
+        "on the wall clock, with both oneDNN settings, on a machine with no training running (the load "
+        "averages below say how quiet it was)."
+        "\n\n",
         peer_table(results),
     ]
     if rows:
@@ -111,6 +128,11 @@ def peer_section(results):
             resolved = row.get("peer_jit_compile")
             load = [value for value in row.get("load_average") or [] if value is not None]
             load_words = f"; load average {' -> '.join(f'{value:.1f}' for value in load)}" if load else ""
+            averages = [value for value in row.get("load_averages") or [] if value]
+            if averages:
+                load_words = "; load average (1, 5, 15 min) " + " -> ".join(
+                    ", ".join(f"{value:.1f}" for value in three) for three in averages
+                )
             cpu_times = {
                 runner: median(summary["cpu_durations"])
                 for runner, summary in row.get("runners", {}).items()

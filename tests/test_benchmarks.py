@@ -146,6 +146,8 @@ def test_peer_cases_are_selected_by_name_and_match_the_configurations():
         "generator_filters": 16,
         "discriminator_filters": 32,
     }
+    assert (digits.base.config["semantic_classifier"], digits.base.config["lambda_semantic"]) == (None, 0.0)
+    assert all(case.rounds >= 5 and case.steps >= 10 for case in peers)
     assert photo.base.batch_size == 1 and photo.base.data["source"] == "synthetic"
     assert photo.base.config["image_shape"] == [128, 128, 3]
     assert (photo.base.config["generator_filters"], photo.base.config["residual_blocks"]) == (64, 9)
@@ -175,13 +177,21 @@ def test_peer_timing_helpers():
         "peer_over_faster": 2.0,
         "peer_over_xla": 2.0,
         "peer_over_no_xla": 1.0,
+        "spread": (2.0, 2.0),
     }
     assert peer.paired_ratios({"peer": [1.0]}, 1)["faster_mode"] is None
+    assert peer.round_ratios([2.0, 2.0, 6.0], [1.0, 1.0, 4.0], 2) == [2.0, 1.5]
     row = {
         "steps_per_round": 2,
-        "runners": {name: {"median_s": 9.0, "durations": values} for name, values in durations.items()},
+        "runners": {
+            name: {"median_s": 9.0, "durations": values, "cpu_durations": [value / 2 for value in values]}
+            for name, values in durations.items()
+        },
     }
     assert peer.row_ratios(row) == paired
+    assert peer.row_ratios(row, "cpu") == paired  # every CPU time half its wall time: the same ratios
+    del row["runners"]["peer"]["cpu_durations"]
+    assert peer.row_ratios(row, "cpu")["peer_over_faster"] is None
     del row["runners"]["peer"]["durations"]
     assert peer.row_ratios(row)["peer_over_faster"] == 1.0  # from the medians
     assert peer.turns(["a", "b", "c"], 2) == [(0, "a"), (0, "b"), (0, "c"), (1, "a"), (1, "b"), (1, "c")]
