@@ -64,13 +64,14 @@ def measure(folder, **options):
 
 @pytest.fixture(scope="module")
 def first(cyclegan_folder):
-    """The figures of a first call (empty baselines' cache) and the fits it made."""
+    """The figures of a first call (empty baselines' cache) and the fits it made (a minute on 2 cores: slow)."""
     with pytest.MonkeyPatch.context() as patch:
         fits = counting_fits(patch)
         figures = measure(cyclegan_folder, epochs=EPOCHS)
     return figures, fits
 
 
+@pytest.mark.slow
 def test_figures_have_their_keys_in_range(first):
     figures, fits = first
     assert len(fits) == 9 and [seed for _, seed, _, _ in fits] == list(adaptation.SEEDS) * 3
@@ -88,6 +89,7 @@ def test_figures_have_their_keys_in_range(first):
     json.dumps(figures)  # goes into a card as it is
 
 
+@pytest.mark.slow
 def test_b2a_baseline_is_the_judges_accuracy_computed_by_hand(first):
     import tensorflow as tf
 
@@ -99,6 +101,7 @@ def test_b2a_baseline_is_the_judges_accuracy_computed_by_hand(first):
     assert first[0]["b2a_baseline"] == round(float(np.mean(predicted == labels)), 4)
 
 
+@pytest.mark.slow
 def test_a_second_call_trains_only_the_adapted_classifiers(first, cyclegan_folder, monkeypatch):
     figures, _ = first
     fits = counting_fits(monkeypatch)
@@ -114,6 +117,7 @@ def test_changing_the_epochs_trains_the_baselines_again(first, cyclegan_folder, 
     assert len(fits) == 9 and {epochs for _, _, epochs, _ in fits} == {EPOCHS + 1}
 
 
+@pytest.mark.slow
 def test_seeds_train_different_classifiers(first):
     _, fits = first
     weights = {seed: classifier.get_weights() for _, seed, _, classifier in fits[-3:]}  # train on target
@@ -138,6 +142,7 @@ def test_the_baselines_key_holds_epochs_seeds_data_and_versions(home, monkeypatc
     assert adaptation.baseline_key(*arrays, epochs=1)[0] != key
 
 
+@pytest.mark.slow
 def test_the_cache_is_written_whole(first, home):
     files = sorted(path.name for path in (home / adaptation.CACHE_FOLDER).iterdir())
     assert not [name for name in files if name.startswith(".")]  # no temporary file left
@@ -150,6 +155,7 @@ def test_the_cache_is_written_whole(first, home):
             assert results["material"]["data_sha256"] and results["material"]["tensorflow"]
 
 
+@pytest.mark.slow
 def test_kerasgen_evaluate_gives_the_adaptation_figures_beside_the_cycle_errors(first, cyclegan_folder, monkeypatch):
     from kerasgen.cli import cli
 
@@ -178,3 +184,13 @@ def test_only_unsupervised_mnist_mnistm_cyclegans_are_measured(monkeypatch):
     monkeypatch.setattr(semantic, "semantic_classifier", "classifier.mnist")
     with pytest.raises(UserError, match="judge 'classifier.mnist'"):
         adaptation.adaptation_figures(semantic, {"data": {"dataset": "mnist-mnistm"}})
+
+
+def test_frechet_compares_translations_of_other_digits_and_a_matched_floor():
+    rng = np.random.default_rng(0)
+    test, labels = rng.random((20, 2, 2, 1), np.float32), np.arange(20) % 2
+    flat = types.SimpleNamespace(features=lambda images: images.reshape(len(images), -1))
+    figures = adaptation.frechet_figures(flat, test, test, labels, rng.random((30, 2, 2, 1), np.float32))
+    assert figures["frechet_images"] == 10  # half the test digits, and as many validation digits
+    assert figures["frechet_to_target"] > 0  # a perfect translation of a digit is never compared with that digit
+    assert figures["frechet_floor"] > 0 and len(figures["frechet_reference_sha256"]) == 64
