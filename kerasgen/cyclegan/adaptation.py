@@ -142,11 +142,12 @@ def adaptation_figures(model, card, epochs=CLASSIFIER_EPOCHS, training_digits=No
     figures = {}
     for name in ("adapted", "source_only", "target"):
         figures.update(seed_figures(f"{name}_accuracy", accuracies[name]))
-    figures.update(
-        b2a_label_kept=label_kept(judge, judge_input(test_as_a, judge.image_shape), test_labels),
-        b2a_baseline=label_kept(judge, judge_input(test_b, judge.image_shape), test_labels),
-        b2a_judge_on_mnist=label_kept(judge, judge_input(test_a, judge.image_shape), test_labels),
-    )
+    with Progress(3 * len(test_labels), f"Classifying MNIST-M test digits and translations with {B2A_JUDGE}") as bar:
+        figures.update(
+            b2a_label_kept=label_kept(judge, judge_input(test_as_a, judge.image_shape), test_labels, bar),
+            b2a_baseline=label_kept(judge, judge_input(test_b, judge.image_shape), test_labels, bar),
+            b2a_judge_on_mnist=label_kept(judge, judge_input(test_a, judge.image_shape), test_labels, bar),
+        )
     validation_b, _ = data.load_images("mnistm", "validation", size, channels)
     figures.update(frechet_figures(target_classifier, test_as_b, test_b, test_labels, data.to_unit_range(validation_b)))
     figures.update(
@@ -218,7 +219,7 @@ def protocol_accuracies(translations, source, target, test, epochs):
             accuracies[name] = []
             for seed in SEEDS:
                 classifier = trained_classifier(images, labels, seed, epochs, bar)
-                accuracies[name].append(label_kept(classifier, *test))
+                accuracies[name].append(label_kept(classifier, *test, bar=None))
                 if name == "target" and seed == SEEDS[0]:
                     target_classifier = classifier
     if cached is None:
