@@ -64,9 +64,15 @@ CACHE_VERSION = 1
 ANCHORS = {
     "measured_on": "the original MNIST-M (BSDS500 photographs), not kerasgen's (scikit-image's photographs): "
     "the photos differ, so read these with care",
-    "source_only_accuracy": {"value": 0.5225, "source": "Ganin et al. 2016 (JMLR), source only"},
-    "dann_accuracy": {"value": 0.7666, "source": "Ganin et al. 2016 (JMLR), DANN"},
-    "target_accuracy": {"value": 0.9596, "source": "Ganin et al. 2016 (JMLR), trained on target"},
+    "source_only_accuracy": {
+        "value": 0.5225,
+        "source": "Ganin et al. 2016 (JMLR) and Ganin and Lempitsky 2015, source only",
+    },
+    "dann_accuracy": {"value": 0.7666, "source": "Ganin et al. 2016 (JMLR) and Ganin and Lempitsky 2015, DANN"},
+    "target_accuracy": {
+        "value": 0.9596,
+        "source": "Ganin et al. 2016 (JMLR) and Ganin and Lempitsky 2015, trained on target",
+    },
     "pixelda_accuracy": {"value": 0.982, "source": "Bousmalis et al. 2017, PixelDA"},
 }
 
