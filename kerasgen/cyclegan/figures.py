@@ -131,6 +131,10 @@ def cyclegan_figures(model, card_data):
                     "a (classifier.uci on test UCI)": label_kept(judge_a, images_a, labels_a, bar),
                 },
             )
+    if source == "mnist-mnistm":
+        from kerasgen.cyclegan.adaptation import adaptation_figures
+
+        figures.update(adaptation_figures(model, card_data, test_translations=(as_b, as_a)))
     figures["definition"] = (
         "label_kept: share of translated test digits that the target domain's classifier "
         f"({DOMAIN_CLASSIFIERS['b']} for a2b, {DOMAIN_CLASSIFIERS['a']} for b2a) assigns to the source label; "
