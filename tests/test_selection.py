@@ -137,3 +137,20 @@ def test_cyclegan_validation_figure_averages_labels_kept_both_ways():
     assert 0 <= value <= 1 and "UCI" in figure.definition
     assert ValidationFigure("x", False, None, "").better(0.9, 0.8)
     assert not ValidationFigure("x", True, None, "").better(0.9, 0.8)
+
+
+@pytest.mark.slow  # builds MNIST-M on a fresh cache
+def test_mnistm_cyclegan_validation_figure_is_a_quick_adaptation_protocol():
+    from kerasgen.cyclegan import CycleGAN
+    from kerasgen.cyclegan.validation import validation_adaptation
+
+    keras.utils.set_random_seed(0)
+    model = CycleGAN(image_shape=(32, 32, 3), generator_filters=4, residual_blocks=1, discriminator_filters=4)
+    with mnist_cut_to(300):
+        assert model.validation_figure({"dataset": "mnist-mnistm"}).name == "validation_adapted_accuracy"
+        figure = validation_adaptation(model, count=60, training_digits=200)
+        value = figure.measure()
+    assert not figure.lower_is_better and 0 <= value <= 1
+    assert (
+        "first 60 MNIST-M validation digits" in figure.definition and "200 MNIST training digits" in figure.definition
+    )
