@@ -76,15 +76,15 @@ def table(sweep, out):
         training = json.loads(card_path.read_text())["training"]
         selection = training["selection"]
         figure = selection["figure"]
-        curve = ", ".join(f"{value:g}" for value in selection["curve"].values())
+        curve = ", ".join(f"{value:.1f}" for value in selection["curve"].values())
         best = selection["best_epoch"]
         seconds = training["xla"].get("seconds_per_step") or {}
         step = min(seconds.values()) if seconds else None
         rows.append(
-            f"| {variant} | `{' '.join(arguments) or '(none)'}` | {curve} | {selection['curve'][str(best)]:g} "
+            f"| {variant} | `{' '.join(arguments) or '(none)'}` | {curve} | {selection['curve'][str(best)]:.1f} "
             f"(epoch {best}) | {'' if step is None else f'{step:.3f}'} |"
         )
-    header = f"| variant | options | {figure or 'figure'} by epoch | best | s/step |\n| --- | --- | --- | --- | --- |"
+    header = f"| variant | options | {figure or 'figure'} by epoch | best | s/step (timed by the run) |\n| --- | --- | --- | --- | --- |"
     return "\n".join([header, *rows])
 
 
