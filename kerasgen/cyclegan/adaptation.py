@@ -39,9 +39,9 @@ import keras
 import numpy as np
 
 from kerasgen import data, zoo
+from kerasgen.cyclegan.baselines_cache import CACHE_FOLDER, CACHE_VERSION, cache_paths, read_baselines, write_baselines  # noqa: F401
 from kerasgen.cyclegan.figures import check_judges, label_kept, resized, translated
 from kerasgen.errors import UserError
-from kerasgen.files import cannot_write, kerasgen_home, save_atomically, write_atomically
 from kerasgen.metrics import frechet_distance, indices_digest, stratified_subset
 from kerasgen.progress import Progress
 
@@ -58,8 +58,6 @@ FRECHET_IMAGES = 5_000
 B2A_JUDGE = "classifier.mnist"
 TRANSLATION_CHUNK = 5_000
 """Training digits translated per chunk, each stored as uint8 at once (55,000 float32 digits would take 0.7 GB)."""
-CACHE_FOLDER = "adaptation"
-CACHE_VERSION = 1
 """Part of the cache key: raise it when the protocol's code changes what a cached baseline holds."""
 ANCHORS = {
     "measured_on": "the original MNIST-M (BSDS500 photographs), not kerasgen's (scikit-image's photographs): "
@@ -374,42 +372,3 @@ def baseline_key(train_a, labels_a, train_b, labels_b, test_b, test_labels, epoc
     }
     material = json.loads(json.dumps(material))  # tuples as lists, as they read back from the file
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16], material
-
-
-def cache_paths(key):
-    """The cache's two files for `key`: the results (JSON) and the seed-0 target classifier's weights.
-
-    Example:
-        >>> [path.name for path in cache_paths("0123456789abcdef")]
-        ['baselines-0123456789abcdef.json', 'baselines-0123456789abcdef.target.weights.h5']
-    """
-    folder = kerasgen_home() / CACHE_FOLDER
-    return folder / f"baselines-{key}.json", folder / f"baselines-{key}.target.weights.h5"
-
-
-def read_baselines(key, material, image_shape):
-    """`(accuracies, target_classifier)` cached for `key`, or None if absent, unreadable or not for `material`."""
-    from kerasgen.classifier.model import Classifier
-
-    results_path, weights_path = cache_paths(key)
-    try:
-        results = json.loads(results_path.read_text())
-        if results["material"] != material:
-            return None
-        classifier = Classifier(image_shape=image_shape)
-        classifier.load_weights(weights_path)
-    except (OSError, ValueError, KeyError):
-        return None
-    return results["accuracies"], classifier
-
-
-def write_baselines(key, material, accuracies, target_classifier):
-    """Cache the baselines' results and the target classifier's weights, each atomically, weights first."""
-    results_path, weights_path = cache_paths(key)
-    try:
-        results_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(cannot_write(results_path.parent, error)) from None
-    save_atomically(weights_path, target_classifier.save_weights, suffix=".weights.h5")
-    results = {"material": material, "accuracies": {name: accuracies[name] for name in ("source_only", "target")}}
-    write_atomically(results_path, json.dumps(results, indent=2))

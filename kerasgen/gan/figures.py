@@ -279,3 +279,21 @@ def validation_fid(model, data_card, count=FID_IMAGES):
         f"{len(chosen)} validation digits drawn once (seed {SUBSET_SEED}, stratified by class)"
     )
     return ValidationFigure("validation_fid", True, measure, definition)
+
+
+def interpolation_picture(model, folder, name_or_dir="NAME", rows=6, steps=10):
+    """Write `rows` latent interpolations of `steps` images each to `folder/interpolation.png`.
+
+    Returns:
+        The card keys `interpolation` and `interpolation_command`.
+
+    Example:
+        >>> interpolation_picture(gan, "zoo/entries/dcgan.mnist", "dcgan.mnist")
+    """
+    from kerasgen.imaging import save_grid
+
+    path = f"{folder}/interpolation.png"
+    strips = [model.interpolate(steps, seed=row, label=row % max(1, model.num_classes)) for row in range(rows)]
+    save_grid(np.concatenate([np.asarray(strip) for strip in strips]), path, steps)
+    command = f"kerasgen sample {name_or_dir} --interpolate {steps} -n {rows} -o {path}"
+    return {"interpolation": "interpolation.png", "interpolation_command": command}

@@ -17,7 +17,14 @@ recommended settings are plain data in `kerasgen.gan.recipes`.
 import keras
 from keras import ops
 
-from kerasgen.gan.recipes import LOSSES, RECOMMENDED, SMOOTHABLE, check_loss, recommended  # noqa: F401 - part of this API
+from kerasgen.gan.recipes import (  # noqa: F401 - part of this API
+    LOSSES,
+    RECOMMENDED,
+    SMOOTHABLE,
+    check_loss,
+    check_smoothing,
+    recommended,
+)
 
 
 def decision_boundary(name, real_target=1.0):
@@ -105,11 +112,3 @@ def recommended_adam(loss, **given):
     settings = recommended(loss, **given)
     del settings["d_steps"]
     return keras.optimizers.Adam(**settings)
-
-
-def check_smoothing(loss, label_smoothing):
-    if label_smoothing and loss not in SMOOTHABLE:
-        raise ValueError(
-            f"label_smoothing has no meaning for the {loss} loss (no real target to smooth); use 0 or one of "
-            f"{', '.join(SMOOTHABLE)}. Received: label_smoothing={label_smoothing}, loss={loss!r}"
-        )

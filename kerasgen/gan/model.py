@@ -1,14 +1,15 @@
 """Generative adversarial networks (Goodfellow et al. 2014) with DCGAN networks."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from kerasgen.base import FamilyModel, sample_grid
 from kerasgen.distribute import draw_for_replica_batch, reducible_logs, scale_loss_for_replicas
 from kerasgen.gan import losses as gan_losses
-from kerasgen.gan.losses import check_smoothing, recommended_adam
+from kerasgen.gan import penalties
+from kerasgen.gan.losses import recommended_adam
+from kerasgen.gan.recipes import check_hyperparameters, check_smoothing
 from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator, synchronize_batch_norm
 from kerasgen.optimizers import optimizer_recipe, with_loss_scaling
 
@@ -18,40 +19,28 @@ class GAN(FamilyModel):
     """A generator and a discriminator trained in alternation (Algorithm 1 of Goodfellow et al. 2014).
 
     Each `train_step` makes `d_steps` discriminator updates, each on a fresh
-    minibatch of real images and fresh noise (Algorithm 1 of Goodfellow et
-    al. 2014; Gulrajani et al. 2017's critic loop), then one generator
-    update. So a step consumes `d_steps` minibatches: the data pipeline must
-    deliver batches of `d_steps * batch_size` real images (and labels), which
-    `images_per_step(batch_size)` gives; the step cuts them into
-    `d_steps` disjoint minibatches of `batch_size` (update i takes images i,
-    i + d_steps, i + 2 d_steps, ...; a remainder of fewer than `d_steps`
-    images is left unused) and the generator update draws `batch_size`
-    latents. Images enter and leave in [0, 1]; inside, the
-    networks work in [-1, 1] (tanh output). With `num_classes` > 0 both
-    networks see the label (a class-conditional GAN) and `fit` needs
-    `(images, labels)` batches; the generator update uses the labels of the
-    last minibatch.
+    minibatch of real images and fresh noise (Gulrajani et al. 2017's critic
+    loop), then one generator update: the pipeline delivers batches of
+    `images_per_step(batch_size)` = `d_steps * batch_size` real images, and
+    update i takes images i, i + d_steps, ... (a remainder of fewer than
+    `d_steps` is left unused). Images enter and leave in [0, 1]; inside, the
+    networks work in [-1, 1]. With `num_classes` > 0 both networks see the
+    label and `fit` needs `(images, labels)`; the generator update uses the
+    labels of the last minibatch.
 
-    Settings left unset follow the loss (`kerasgen.gan.recipes.RECOMMENDED`): `d_steps`
-    is 5 for `wasserstein` (WGAN-GP's n_critic) and 1 for the others, and
-    `compile()` without optimizers builds Adam(1e-4, beta_1=0, beta_2=0.9)
-    for `wasserstein` and DCGAN's Adam(2e-4, beta_1=0.5) for the others.
-    The logged `d_loss`, `gradient_penalty` and accuracies of a step are the
+    Settings left unset follow the loss (`kerasgen.gan.recipes.RECOMMENDED`;
+    see `compile`). The logged `d_loss`, `gradient_penalty` and accuracies of a step are the
     means over its `d_steps` discriminator updates (each update counts, not
     only the last). The logged discriminator accuracies use the loss's own
     decision boundary (`kerasgen.gan.losses.decision_boundary`: 0 for logits
     and hinge, half the real target for least squares); a Wasserstein critic
     has none and logs none.
 
-    Under a distribution strategy each dataset batch is the global batch:
-    replicas scale their losses by the number of replicas, cut their noise
-    from one draw for the global batch (what one device would draw), and
-    normalize the generator's batches with global-batch statistics.
-
-    Under a mixed dtype policy both networks compute in the low dtype with
-    float32 variables; images, scores, losses and the gradient penalty are
-    float32. Under `mixed_float16`, `compile` wraps both optimizers in a
-    `keras.optimizers.LossScaleOptimizer` (see `kerasgen.optimizers`).
+    Under a distribution strategy each dataset batch is the global batch
+    (losses scaled by the replicas, noise cut from one global draw, the
+    generator's batch norm on global statistics). Under a mixed dtype policy
+    the networks compute in the low dtype; images, scores and losses stay
+    float32 (`kerasgen.networks`, `kerasgen.optimizers`).
 
     Args:
         image_shape: `(height, width, channels)` of the images.
@@ -109,16 +98,7 @@ class GAN(FamilyModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        gan_losses.check_loss(loss)
-        if d_steps is not None and d_steps < 1:
-            raise ValueError(f"d_steps must be at least 1. Received: d_steps={d_steps}")
-        if not 0 <= label_smoothing < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}")
-        check_smoothing(loss, label_smoothing)
-        if not 0 <= ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
-        if r1_gamma < 0:
-            raise ValueError(f"r1_gamma must be at least 0. Received: r1_gamma={r1_gamma}")
+        check_hyperparameters(loss, d_steps, label_smoothing, ema_decay, r1_gamma)
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
         self.num_classes = num_classes
@@ -164,17 +144,10 @@ class GAN(FamilyModel):
     own_optimizers = ("d_optimizer", "g_optimizer")
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss=None, **kwargs):
-        """Set both optimizers and build them; by default Adam with the loss's recommended settings.
-
-        A missing optimizer is `recommended_adam(loss)`: Adam(1e-4,
-        beta_1=0, beta_2=0.9) for `wasserstein` (WGAN-GP), DCGAN's
-        Adam(2e-4, beta_1=0.5) for the others (`kerasgen.gan.recipes.RECOMMENDED`).
-        Building them now lets `load_weights` restore their state instead of
-        skipping it. Under the `mixed_float16` policy each is wrapped in a
-        `keras.optimizers.LossScaleOptimizer` (see `with_loss_scaling`).
-        `loss`, if given, replaces the adversarial loss chosen in the
-        constructor (one of `kerasgen.gan.recipes.LOSSES`); `d_steps`, if it was not
-        given to the constructor, follows it.
+        """Set both optimizers and build them (so `load_weights` restores their state); by default Adam with the
+        loss's recommended settings (`kerasgen.gan.recipes.RECOMMENDED`: Adam(1e-4, 0, 0.9) for `wasserstein`,
+        DCGAN's Adam(2e-4, 0.5) for the others), wrapped for loss scaling under `mixed_float16`. `loss`, if given,
+        replaces the constructor's (and `d_steps` follows it, if the constructor was not given one).
 
         Example:
             >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), loss="hinge")
@@ -252,38 +225,23 @@ class GAN(FamilyModel):
         latents = ends[0] * (1.0 - weights) + ends[1] * weights
         return self(self._inputs(latents, ops.full((steps,), label, "int32")))
 
+    def _score(self, labels):
+        return lambda images: self.discriminator(self._inputs(images, labels), training=True)
+
     def _penalty(self, real, fake, labels):
         mix = self._draw(keras.random.uniform, (ops.shape(real)[0], 1, 1, 1))
-        interpolates = real + mix * (fake - real)
-        with tf.GradientTape() as tape:
-            tape.watch(interpolates)
-            scores = self.discriminator(self._inputs(interpolates, labels), training=True)
-        # Not loss-scaled: the penalty keeps these gradients near norm 1, far from float16's underflow, and an
-        # overflow here would turn the logged loss (not only the gradients) non-finite and stop the run.
-        gradients = tape.gradient(scores, interpolates)
-        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
-        return ops.mean(ops.square(norms - 1.0))
+        return penalties.interpolates_penalty(self._score(labels), real, fake, mix)
 
     def r1_penalty(self, real, labels=None):
-        """The R1 penalty's mean squared gradient norm, E[|grad_x D(x)|^2], on `real` images in [-1, 1].
-
-        The loss adds `r1_gamma / 2` times this value (Mescheder et al. 2018, eq. 9).
+        """R1's mean squared gradient norm E[|grad_x D(x)|^2] on `real` images in [-1, 1]; the discriminator's loss
+        adds `r1_gamma / 2` times it (Mescheder et al. 2018, eq. 9).
 
         Example:
             >>> gan.r1_penalty(images * 2.0 - 1.0)
         """
         labels = None if labels is None else ops.convert_to_tensor(labels, "int32")
-        return self._score_real(ops.convert_to_tensor(real, "float32"), labels, with_r1=True)[1]
-
-    def _score_real(self, real, labels, with_r1):
-        """The discriminator's scores of `real` and, `with_r1`, the R1 penalty (else 0), from one forward pass."""
-        if not with_r1:
-            return self.discriminator(self._inputs(real, labels), training=True), ops.zeros(())
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(real)
-            scores = self.discriminator(self._inputs(real, labels), training=True)
-        gradients = tape.gradient(scores, real)
-        return scores, ops.mean(ops.sum(ops.square(gradients), axis=(1, 2, 3)))
+        real = ops.convert_to_tensor(real, "float32")
+        return penalties.scores_and_r1(self._score(labels), real, with_r1=True)[1]
 
     def _draw(self, random_op, shape):
         return draw_for_replica_batch(lambda global_shape: random_op(global_shape, seed=self.seed_generator), shape)
@@ -292,8 +250,8 @@ class GAN(FamilyModel):
         latents = self._draw(keras.random.normal, (batch, self.latent_dim))
         fake = self.generator(self._inputs(latents, labels), training=True)
         with tf.GradientTape() as tape:
-            real_scores, r1 = self._score_real(real, labels, with_r1=bool(self.r1_gamma))
-            fake_scores = self.discriminator(self._inputs(fake, labels), training=True)
+            real_scores, r1 = penalties.scores_and_r1(self._score(labels), real, with_r1=bool(self.r1_gamma))
+            fake_scores = self._score(labels)(fake)
             loss = gan_losses.discriminator_loss(
                 self.adversarial_loss, real_scores, fake_scores, 1.0 - self.label_smoothing
             )
@@ -302,7 +260,7 @@ class GAN(FamilyModel):
             scaled_total = self.d_optimizer.scale_loss(scale_loss_for_replicas(total))
         gradients = tape.gradient(scaled_total, self.discriminator.trainable_weights)
         self.d_optimizer.apply(gradients, self.discriminator.trainable_weights)
-        logs = {"d_loss": total, "gradient_penalty": penalty, "r1_penalty": r1}
+        logs = {"d_loss": total, "gradient_penalty": penalty, **({"r1_penalty": r1} if self.r1_gamma else {})}
         boundary = gan_losses.decision_boundary(self.adversarial_loss, 1.0 - self.label_smoothing)
         if boundary is not None:
             logs["d_real_accuracy"] = ops.mean(ops.cast(real_scores > boundary, "float32"))
@@ -380,13 +338,9 @@ class GAN(FamilyModel):
         return config
 
     def compile_for_recipe(self, recipe, jit_compile="auto"):
-        """Compile as `kerasgen train gan` does: two Adam with the loss's recommended settings
-        (`kerasgen.gan.recipes.RECOMMENDED`), the recipe's `learning_rate`, `beta_1` and `beta_2` where not None,
-        and the recipe's `d_learning_rate` for the discriminator where not None (two time-scale updates, TTUR:
-        Heusel et al. 2017).
-
-        Returns:
-            The optimizers' settings as plain data, for the card.
+        """Compile as `kerasgen train gan` does: two Adam with the loss's recommended settings, the recipe's
+        `learning_rate`, `beta_1`, `beta_2` and the discriminator's own `d_learning_rate` (TTUR, Heusel et al.
+        2017) where not None; returns the optimizers' settings, for the card.
 
         Example:
             >>> gan.compile_for_recipe({"learning_rate": 1e-4, "d_learning_rate": 4e-4})  # TTUR
@@ -424,23 +378,16 @@ class GAN(FamilyModel):
         return validation_fid(self, data_card)
 
     def extra_pictures(self, folder, name_or_dir="NAME", rows=6, steps=10):
-        """Write `rows` latent interpolations of `steps` images each to `folder/interpolation.png`; returns the
-        card keys `interpolation` and `interpolation_command`."""
-        from kerasgen.imaging import save_grid
+        """`kerasgen.gan.figures.interpolation_picture`: latent interpolations beside the sample grid."""
+        from kerasgen.gan.figures import interpolation_picture
 
-        path = f"{folder}/interpolation.png"
-        strips = [self.interpolate(steps, seed=row, label=row % max(1, self.num_classes)) for row in range(rows)]
-        save_grid(np.concatenate([np.asarray(strip) for strip in strips]), path, steps)
-        command = f"kerasgen sample {name_or_dir} --interpolate {steps} -n {rows} -o {path}"
-        return {"interpolation": "interpolation.png", "interpolation_command": command}
+        return interpolation_picture(self, folder, name_or_dir, rows, steps)
 
     def serving_counterpart(self, count, seed=0):
-        """The network `serving_default` computes (`sampling_generator`) and `count` random latents (and labels)."""
-        rng = np.random.default_rng(seed)
-        latents = rng.standard_normal((count, self.latent_dim), dtype=np.float32)
-        if self.num_classes:
-            return self.sampling_generator, [latents, rng.integers(0, self.num_classes, count).astype(np.int32)]
-        return self.sampling_generator, latents
+        """`kerasgen.gan.serving.serving_counterpart`: `sampling_generator` and `count` random latents (and labels)."""
+        from kerasgen.gan.serving import serving_counterpart
+
+        return serving_counterpart(self, count, seed)
 
     def serving_functions(self):
         """`generate` (default) and `generate_seeded`, with `labels` if conditional; see `kerasgen.gan.serving`."""

@@ -58,3 +58,30 @@ def check_loss(loss, allowed=LOSSES):
     """
     if loss not in allowed:
         raise ValueError(f"loss must be one of {allowed}. Received: loss={loss!r}")
+
+
+def check_hyperparameters(loss, d_steps, label_smoothing, ema_decay, r1_gamma):
+    """Refuse GAN hyperparameters out of their range (ValueError naming the value).
+
+    Example:
+        >>> check_hyperparameters("hinge", None, 0.1, 0.999, 0.0)
+        ValueError: label_smoothing has no meaning for the hinge loss ...
+    """
+    check_loss(loss)
+    if d_steps is not None and d_steps < 1:
+        raise ValueError(f"d_steps must be at least 1. Received: d_steps={d_steps}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}")
+    check_smoothing(loss, label_smoothing)
+    if not 0 <= ema_decay < 1:
+        raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
+    if r1_gamma < 0:
+        raise ValueError(f"r1_gamma must be at least 0. Received: r1_gamma={r1_gamma}")
+
+
+def check_smoothing(loss, label_smoothing):
+    if label_smoothing and loss not in SMOOTHABLE:
+        raise ValueError(
+            f"label_smoothing has no meaning for the {loss} loss (no real target to smooth); use 0 or one of "
+            f"{', '.join(SMOOTHABLE)}. Received: label_smoothing={label_smoothing}, loss={loss!r}"
+        )

@@ -1,5 +1,7 @@
 """What a SavedModel of a GAN serves: `generate` (default) and `generate_seeded`, with `labels` if conditional."""
 
+import numpy as np
+
 
 def serving_functions(model):
     """What a SavedModel of a GAN serves: `generate` (default) and `generate_seeded`, with `labels` if conditional.
@@ -45,3 +47,16 @@ def serving_functions(model):
             return {"images": images_of(latents), "latents": latents}
 
     return (network,), {"serving_default": generate, "generate": generate, "generate_seeded": generate_seeded}
+
+
+def serving_counterpart(model, count, seed=0):
+    """The network `serving_default` computes (`sampling_generator`) and `count` random latents (and labels).
+
+    Example:
+        >>> network, inputs = serving_counterpart(gan, 8)
+    """
+    rng = np.random.default_rng(seed)
+    latents = rng.standard_normal((count, model.latent_dim), dtype=np.float32)
+    if model.num_classes:
+        return model.sampling_generator, [latents, rng.integers(0, model.num_classes, count).astype(np.int32)]
+    return model.sampling_generator, latents

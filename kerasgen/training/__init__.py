@@ -26,7 +26,7 @@ Example:
 
 The package knows no family: it builds the model the family's spec names and
 calls its methods (`compile_for_recipe`, `images_per_step`, `preview`).
-Its modules, one job each: `run` (the run and its folder), `callbacks`
+Its modules, one job each: `run` (the run and its folder), `setup` (seeds, dtype policy, strategy, model), `callbacks`
 (preview grids, the divergence guard, the run's checkpoint), `checkpoint`
 (every state variable in one file) and `xla` (whether the step uses XLA).
 """
@@ -39,16 +39,8 @@ from kerasgen.training.checkpoint import (
     save_weights_atomically,
     state_variables,
 )
-from kerasgen.training.run import (
-    DEFAULT_CHECKPOINT_EVERY,
-    build_model,
-    fit_and_write,
-    hyperparameters,
-    precision_policy,
-    prepare_output,
-    start_run,
-    train,
-)
+from kerasgen.training.run import DEFAULT_CHECKPOINT_EVERY, fit_and_write, hyperparameters, prepare_output, train
+from kerasgen.training.setup import build_model, precision_policy, start_run
 from kerasgen.training.xla import XLA_TRIAL_MIN_STEPS, choose_xla, describe_xla, time_train_step
 
 __all__ = [

@@ -306,6 +306,20 @@ class KeepBestOnValidation(keras.callbacks.Callback):
             f"Epoch {done}: {self.figure.name} {value} (best: epoch {self.best_epoch}, {self.curve[self.best_epoch]})"
         )
 
+    def publish(self, last_path):
+        """Save the last epoch's weights to `last_path`, load the best epoch's; returns the card's record of it."""
+        save_weights_atomically(self.model, last_path)
+        self.model.load_weights(self.best_weights())
+        best, figure = self.best_epoch, self.figure
+        comparison = "lowest" if figure.lower_is_better else "highest"
+        return {
+            **self.state(),
+            "published_epoch": best,
+            "reason": f"epoch {best} has the {comparison} {figure.name} ({self.curve[best]}) of the measured "
+            f"epochs; {pathlib.Path(last_path).name} holds the last epoch's weights",
+            "definition": figure.definition,
+        }
+
     def state(self):
         """The curve and the best epoch, as plain data for the checkpoint and the card."""
         return {

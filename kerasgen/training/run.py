@@ -19,6 +19,7 @@ from kerasgen.training.callbacks import (
     snapshot,
 )
 from kerasgen.training.checkpoint import CHECKPOINT, restore_training_state, save_weights_atomically
+from kerasgen.training.setup import build_model, check_replica_batch, check_schedule, start_run
 from kerasgen.training.xla import choose_xla, command_with_xla, compiled_jit, describe_xla, without_xla
 
 DEFAULT_CHECKPOINT_EVERY = 200
@@ -142,57 +143,6 @@ def train(
     )
 
 
-def check_schedule(epochs, batch_size):
-    for option, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if value < 1:
-            raise UserError(f"{option} must be at least 1. Received: {option}={value}")
-
-
-def check_replica_batch(batch_size, strategy):
-    """The global batch must split evenly over the replicas (losses are scaled by their number)."""
-    replicas = strategy.num_replicas_in_sync
-    if batch_size % replicas:
-        raise UserError(
-            f"--batch-size {batch_size} does not split evenly over {replicas} replicas; use a multiple of {replicas}."
-        )
-
-
-def build_model(family, config):
-    """A fresh model of `family` from hyperparameters; the model's own ValueError (bad hyperparameters)
-    becomes a one-line UserError."""
-    try:
-        return family.model_class()(**config)
-    except (ValueError, TypeError) as error:
-        raise UserError(str(error).splitlines()[0]) from None
-
-
-def precision_policy(mixed_precision):
-    """The Keras dtype policy for a run: `float32`, or `mixed_float16` on a GPU and `mixed_bfloat16` otherwise.
-
-    Example:
-        >>> keras.mixed_precision.set_global_policy(precision_policy(True))
-    """
-    if not mixed_precision:
-        return "float32"
-    import tensorflow as tf
-
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
-
-
-def start_run(seed, deterministic=False, strategy="default", mixed_precision=False):
-    """Seed Python, NumPy and TensorFlow, set the dtype policy, optionally make ops deterministic.
-
-    Returns the tf.distribute strategy.
-    """
-    keras.utils.set_random_seed(seed)
-    keras.mixed_precision.set_global_policy(precision_policy(mixed_precision))
-    if deterministic:
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-    return distribute.make_strategy(strategy) if isinstance(strategy, str) else strategy
-
-
 def resume_point(model, checkpoint, fingerprint, overwrite):
     """Restore an unfinished run's state from `checkpoint`; returns (start step, the checkpoint's counters)."""
     if overwrite or not checkpoint.exists():
@@ -247,12 +197,9 @@ def fit_and_write(
     nothing and raises). No file written (weights, checkpoint, card) ever
     holds a NaN or an infinity.
 
-    With a `validation_figure` (a `kerasgen.base.ValidationFigure`), the
-    figure is measured every `recipe["select_every"]` epochs and after the
-    last (`KeepBestOnValidation`); the folder's `model.weights.h5` and
-    sample grid are then the best epoch's, `last.weights.h5` holds the last
-    epoch's, and the card's `training.selection` gives the curve, the
-    published epoch and why. A resumed run keeps its best epoch.
+    With a `validation_figure`, `KeepBestOnValidation` measures it every
+    `recipe["select_every"]` epochs; the folder then holds the best epoch
+    (`last.weights.h5` the last) and the card's `training.selection` why.
 
     Under a multi-worker strategy all workers
     check at the same steps and stop together; workers other than the chief
@@ -328,7 +275,7 @@ def fit_and_write(
     if start_step:
         training["resumed_from_step"] = start_step
     if selection and selection.best_epoch:
-        training["selection"] = publish_best_epoch(model, out, selection)
+        training["selection"] = selection.publish(out / "last.weights.h5")
     card_json(training, out)  # a non-finite value in the card stops the run before anything is written
     (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
     save_weights_atomically(model, out / "model.weights.h5")
@@ -352,22 +299,6 @@ def fit_and_write(
     if guard.bad_key:
         raise UserError(f"{diverged} {out} holds the weights of epoch {good_epochs}, the last good one.")
     return out
-
-
-def publish_best_epoch(model, out, selection):
-    """Keep the last epoch's weights as `out/last.weights.h5` and load the best epoch's; returns the card's record."""
-    figure = selection.figure
-    save_weights_atomically(model, out / "last.weights.h5")
-    model.load_weights(selection.best_weights())
-    best = selection.best_epoch
-    comparison = "lowest" if figure.lower_is_better else "highest"
-    return {
-        **selection.state(),
-        "published_epoch": best,
-        "reason": f"epoch {best} has the {comparison} {figure.name} ({selection.curve[best]}) of the measured epochs; "
-        "last.weights.h5 holds the last epoch's weights",
-        "definition": figure.definition,
-    }
 
 
 def card_json(card, out):
