@@ -111,13 +111,6 @@ def test_a_second_call_trains_only_the_adapted_classifiers(first, cyclegan_folde
 
 
 @pytest.mark.slow
-def test_changing_the_epochs_trains_the_baselines_again(first, cyclegan_folder, monkeypatch):
-    fits = counting_fits(monkeypatch)
-    measure(cyclegan_folder, epochs=EPOCHS + 1)
-    assert len(fits) == 9 and {epochs for _, _, epochs, _ in fits} == {EPOCHS + 1}
-
-
-@pytest.mark.slow
 def test_seeds_train_different_classifiers(first):
     _, fits = first
     weights = {seed: classifier.get_weights() for _, seed, _, classifier in fits[-3:]}  # train on target
