@@ -64,16 +64,33 @@ def run_sweep(sweep, out, jit_compile):
         subprocess.run(command, check=True)
 
 
+def in_progress(folder):
+    """The selection state in the checkpoint of an unfinished run, or None."""
+    import numpy as np
+
+    try:
+        with np.load(folder / "checkpoint.npz") as stored:
+            return json.loads(str(stored["counters"])).get("selection")
+    except OSError:
+        return None
+
+
 def table(sweep, out):
     """The Markdown table of a sweep: each variant's validation figure by epoch, its best epoch and its step time."""
     spec = SWEEPS[sweep]
     rows, figure = [], None
     for variant, arguments in spec["variants"].items():
-        card_path = variant_folder(out, sweep, variant) / "card.json"
-        if not card_path.exists():
-            rows.append(f"| {variant} | `{' '.join(arguments) or '(none)'}` | not run yet | | |")
+        folder = variant_folder(out, sweep, variant)
+        options = f"`{' '.join(arguments) or '(none)'}`"
+        if not (folder / "card.json").exists():
+            selection = in_progress(folder)
+            if selection is None:
+                rows.append(f"| {variant} | {options} | not run yet | | |")
+            else:
+                curve = ", ".join(f"{value:.1f}" for value in selection["curve"].values())
+                rows.append(f"| {variant} | {options} | {curve} (in progress) | | |")
             continue
-        training = json.loads(card_path.read_text())["training"]
+        training = json.loads((folder / "card.json").read_text())["training"]
         selection = training["selection"]
         figure = selection["figure"]
         curve = ", ".join(f"{value:.1f}" for value in selection["curve"].values())
@@ -81,10 +98,11 @@ def table(sweep, out):
         seconds = training["xla"].get("seconds_per_step") or {}
         step = min(seconds.values()) if seconds else None
         rows.append(
-            f"| {variant} | `{' '.join(arguments) or '(none)'}` | {curve} | {selection['curve'][str(best)]:.1f} "
+            f"| {variant} | {options} | {curve} | {selection['curve'][str(best)]:.1f} "
             f"(epoch {best}) | {'' if step is None else f'{step:.3f}'} |"
         )
-    header = f"| variant | options | {figure or 'figure'} by epoch | best | s/step (timed by the run) |\n| --- | --- | --- | --- | --- |"
+    header = f"| variant | options | {figure or 'figure'} by epoch | best | s/step (timed by the run) |"
+    header += "\n| --- | --- | --- | --- | --- |"
     return "\n".join([header, *rows])
 
 
