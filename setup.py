@@ -40,6 +40,7 @@ setup(
         "mnistm": ["scikit-image>=0.26,<1"],  # the photographs of the `mnistm` data source (kerasgen.data.mnistm)
         "test": [
             "pytest>=8,<10",
+            "pytest-xdist>=3.5,<4",  # two test processes: the suite keeps both cores busy
             "ruff>=0.17,<0.18",
             "setuptools>=70",
             "hypothesis>=6.100,<7",

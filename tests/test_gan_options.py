@@ -147,3 +147,15 @@ def test_all_options_train_conditionally_with_and_without_xla(jit_compile):
 def test_bad_r1_gamma_is_refused():
     with pytest.raises(ValueError, match="r1_gamma"):
         GAN(**TINY, r1_gamma=-1.0)
+
+
+def test_a_run_checkpointed_before_the_options_existed_resumes_while_they_keep_their_defaults():
+    from kerasgen.training.run import without_new_defaults
+
+    model = GAN(**TINY)
+    stored = {"config": {"latent_dim": 4}, "recipe": {"epochs": 2}}
+    current = {"config": {"latent_dim": 4, "spectral_norm": False, "r1_gamma": 0.0}, "recipe": {"epochs": 2}}
+    current["recipe"]["d_learning_rate"] = None
+    assert without_new_defaults(current, stored, model) == stored
+    current["config"]["r1_gamma"] = 1.0
+    assert without_new_defaults(current, stored, model)["config"] == {"latent_dim": 4, "r1_gamma": 1.0}

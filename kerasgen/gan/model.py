@@ -355,7 +355,8 @@ class GAN(FamilyModel):
         )
         settings = optimizer_recipe(recommended_adam(loss, **given))
         d_learning_rate = optimizer_recipe(recommended_adam(loss, **d_given))["learning_rate"]
-        return {**settings, "d_learning_rate": d_learning_rate, "d_steps": self.d_steps}
+        own_rate = {"d_learning_rate": d_learning_rate} if d_learning_rate != settings["learning_rate"] else {}
+        return {**settings, **own_rate, "d_steps": self.d_steps}
 
     def preview(self, count=64, seed=0, images=None):
         """`count` samples from a fixed seed; a conditional GAN a column per class."""

@@ -1,5 +1,6 @@
 """A training run: `train(family, out, **options)` builds, compiles, fits and writes the model folder."""
 
+import inspect
 import json
 import pathlib
 import tempfile
@@ -148,6 +149,7 @@ def resume_point(model, checkpoint, fingerprint, overwrite):
     if overwrite or not checkpoint.exists():
         return 0, {}
     counters = restore_training_state(model, checkpoint)
+    fingerprint = without_new_defaults(fingerprint, counters.get("fingerprint") or {}, model)
     if counters.get("fingerprint") != fingerprint:
         changed = sorted(key for key in fingerprint if fingerprint[key] != (counters.get("fingerprint") or {}).get(key))
         raise UserError(
@@ -155,6 +157,37 @@ def resume_point(model, checkpoint, fingerprint, overwrite):
             "rerun its own command to resume it, or pass --overwrite to start afresh."
         )
     return counters["step"], counters
+
+
+def without_new_defaults(fingerprint, stored, model):
+    """`fingerprint` without the settings a later kerasgen added, where they keep their defaults.
+
+    A run checkpointed by an older release has no hyperparameter or recipe
+    key that was added since (a GAN's `spectral_norm`, `d_learning_rate`);
+    left at its default, such a setting trains the same model, so the run
+    resumes. Set to anything else, it stays and the comparison refuses.
+
+    Example:
+        >>> without_new_defaults({"config": {"r1_gamma": 0.0}, "recipe": {}}, {"config": {}, "recipe": {}}, gan)
+        {'config': {}, 'recipe': {}}
+    """
+    parameters = inspect.signature(type(model).__init__).parameters
+    defaults = {
+        name: json.loads(json.dumps(parameter.default))
+        for name, parameter in parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    config = {
+        key: value
+        for key, value in fingerprint["config"].items()
+        if key in stored.get("config", {}) or key not in defaults or value != defaults[key]
+    }
+    recipe = {
+        key: value
+        for key, value in fingerprint["recipe"].items()
+        if key in stored.get("recipe", {}) or value is not None
+    }
+    return {**fingerprint, "config": config, "recipe": recipe}
 
 
 def fit_and_write(
