@@ -5,18 +5,10 @@ import keras
 import numpy as np
 import pytest
 from conftest import assert_close
+from test_gan import TINY, compiled
 
 from kerasgen.gan import GAN
 from kerasgen.networks import MinibatchStandardDeviation, build_dcgan_discriminator
-
-TINY = {"image_shape": (16, 16, 1), "latent_dim": 4, "generator_filters": (8, 4), "discriminator_filters": (4, 8)}
-
-
-def compiled(**options):
-    keras.utils.set_random_seed(0)
-    model = GAN(**{**TINY, **options})
-    model.compile()
-    return model
 
 
 def real_batch(count=8):

@@ -37,7 +37,7 @@ def validation_labels_kept(model, data_card, count=VALIDATION_IMAGES):
     """
     from kerasgen import zoo
     from kerasgen.base import ValidationFigure
-    from kerasgen.cyclegan.figures import check_judges, resized
+    from kerasgen.cyclegan.figures import check_judges, label_kept
 
     if data_card["dataset"] == "mnist-mnistm":
         return validation_adaptation(model)
@@ -53,12 +53,10 @@ def validation_labels_kept(model, data_card, count=VALIDATION_IMAGES):
     judges = {direction: zoo.load(name) for direction, name in JUDGES.items()}
 
     def measure():
-        kept = []
-        for direction, (images, labels) in domains.items():
-            translations = model.translate(images, direction, batch_size=500)
-            judge = judges[direction]
-            scores = judge.predict(resized(translations, judge.image_shape), batch_size=500, verbose=0)
-            kept.append(np.mean(np.argmax(scores, axis=-1) == labels))
+        kept = [
+            label_kept(judges[direction], model.translate(images, direction), labels, bar=None)
+            for direction, (images, labels) in domains.items()
+        ]
         return float(np.mean(kept))
 
     sizes = {direction: len(labels) for direction, (_, labels) in domains.items()}
