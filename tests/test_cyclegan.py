@@ -7,6 +7,7 @@ from PIL import Image
 
 from kerasgen import data, networks
 from kerasgen.cyclegan import LOSSES, ConstantThenLinearDecay, CycleGAN, ImagePool, linear_decay_schedule
+from kerasgen.cyclegan.model import in_one_call
 from kerasgen.errors import UserError
 
 TINY = {
@@ -80,6 +81,16 @@ def test_losses_follow_the_paper_and_identity_switches_off(pair, lambda_identity
         assert logs["identity_loss"] == 0.0
     weighted = logs["cycle_loss"] + lambda_identity * logs["identity_loss"]
     assert logs["g_loss"] == pytest.approx(logs["g_a2b_loss"] + logs["g_b2a_loss"] + 10.0 * weighted, rel=1e-5)
+
+
+@pytest.mark.parametrize("generator", ["resnet", "unet"])
+def test_one_call_on_two_batches_equals_a_call_on_each(pair, generator):
+    model = compiled(generator=generator)
+    images_a, images_b = (images * 2 - 1 for images in pair)
+    for network in (model.generator_a2b, model.generator_b2a, model.discriminator_a, model.discriminator_b):
+        first, second = in_one_call(network, images_a, images_b[:1], training=True)
+        assert_close(first, network(images_a, training=True), tolerance=1e-5)
+        assert_close(second, network(images_b[:1], training=True), tolerance=1e-5)
 
 
 @pytest.mark.parametrize("loss", [name for name in LOSSES if name != "least_squares"])

@@ -33,6 +33,21 @@ def _l1(a, b):
     return ops.mean(ops.abs(a - b))
 
 
+def in_one_call(network, first, second, **kwargs):
+    """A network's outputs for two batches, from one call on the two joined.
+
+    Every CycleGAN network works image by image (instance norm, no batch
+    statistics), so this is the two calls' result, computed by half as many
+    and twice as large operations: more work for each core at a time.
+
+    Example:
+        >>> fake_b, same_b = in_one_call(model.generator_a2b, real_a, real_b, training=True)
+    """
+    outputs = network(ops.concatenate([first, second], axis=0), **kwargs)
+    size = ops.shape(first)[0]
+    return outputs[:size], outputs[size:]
+
+
 @keras.saving.register_keras_serializable(package="kerasgen")
 class CycleGAN(SemanticConsistency, FamilyModel):
     """Two generators, G: A -> B and F: B -> A, and a discriminator per domain (Zhu et al. 2017).
@@ -252,25 +267,25 @@ class CycleGAN(SemanticConsistency, FamilyModel):
     def _adversarial_scale(self):  # LSGAN's factors of 1/2 in gan_losses; plain squared errors in the paper's code
         return 2.0 if self.adversarial_loss == "least_squares" else 1.0
 
-    def _identity_loss(self, real_a, real_b):
+    def _translations(self, real_a, real_b):
+        """G(a), F(b) and the identity loss |G(b) - b| + |F(a) - a| (0 without it), a call per generator."""
         if not self.lambda_identity:
-            return ops.zeros(())
-        return _l1(self.generator_a2b(real_b, training=True), real_b) + _l1(
-            self.generator_b2a(real_a, training=True), real_a
-        )
+            fake_b = self.generator_a2b(real_a, training=True)
+            return self.generator_b2a(real_b, training=True), fake_b, ops.zeros(())
+        fake_b, same_b = in_one_call(self.generator_a2b, real_a, real_b, training=True)
+        fake_a, same_a = in_one_call(self.generator_b2a, real_b, real_a, training=True)
+        return fake_a, fake_b, _l1(same_b, real_b) + _l1(same_a, real_a)
 
     def _generator_step(self, real_a, real_b):
         scale = self._adversarial_scale()
         labels_a, labels_b = self._pseudo_labels(real_a, real_b)
         with tf.GradientTape() as tape:
-            fake_b = self.generator_a2b(real_a, training=True)
-            fake_a = self.generator_b2a(real_b, training=True)
+            fake_a, fake_b, identity_loss = self._translations(real_a, real_b)
             a2b_loss = scale * gan_losses.generator_loss(self.adversarial_loss, self.discriminator_b(fake_b))
             b2a_loss = scale * gan_losses.generator_loss(self.adversarial_loss, self.discriminator_a(fake_a))
             cycle_loss = _l1(self.generator_b2a(fake_b, training=True), real_a) + _l1(
                 self.generator_a2b(fake_a, training=True), real_b
             )
-            identity_loss = self._identity_loss(real_a, real_b)
             total = a2b_loss + b2a_loss + self.lambda_cycle * (cycle_loss + self.lambda_identity * identity_loss)
             losses = (total, a2b_loss, b2a_loss, cycle_loss, identity_loss)
             if self.uses_semantic_loss:
@@ -290,8 +305,7 @@ class CycleGAN(SemanticConsistency, FamilyModel):
 
     def _discriminator_step(self, discriminator, optimizer, real, fake):
         with tf.GradientTape() as tape:
-            real_scores = discriminator(real, training=True)
-            fake_scores = discriminator(fake, training=True)
+            real_scores, fake_scores = in_one_call(discriminator, real, fake, training=True)
             loss = gan_losses.discriminator_loss(self.adversarial_loss, real_scores, fake_scores)
             loss = 0.5 * self._adversarial_scale() * loss
             scaled_loss = optimizer.scale_loss(scale_loss_for_replicas(loss))

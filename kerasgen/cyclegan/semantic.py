@@ -110,19 +110,20 @@ class SemanticConsistency:
             images = ops.einsum("oh,bhwc,pw->bopc", rows, images, columns)
         return ops.cast(self.semantic_network(images, training=False), "float32")
 
-    def _semantic_cross_entropy(self, translated, labels):
-        probabilities = self._semantic_probabilities(translated)
-        return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
-
     def _semantic_loss(self, fake_a, fake_b, labels_a, labels_b):
         """CyCADA's eq. 4: CE(f(G(a)), argmax f(a)) + CE(f(F(b)), argmax f(b)); 0 without the term."""
         if not self.uses_semantic_loss:
             return ops.zeros(())
-        return self._semantic_cross_entropy(fake_b, labels_a) + self._semantic_cross_entropy(fake_a, labels_b)
+        probabilities = self._semantic_probabilities(ops.concatenate([fake_b, fake_a], axis=0))
+        labels = ops.concatenate([labels_a, labels_b], axis=0)
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+        size = ops.shape(fake_b)[0]
+        return ops.mean(cross_entropy[:size]) + ops.mean(cross_entropy[size:])
 
     def _pseudo_labels(self, real_a, real_b):
         if not self.uses_semantic_loss:
             return None, None
-        return tuple(
-            ops.stop_gradient(ops.argmax(self._semantic_probabilities(real), axis=-1)) for real in (real_a, real_b)
-        )
+        probabilities = self._semantic_probabilities(ops.concatenate([real_a, real_b], axis=0))
+        labels = ops.stop_gradient(ops.argmax(probabilities, axis=-1))
+        size = ops.shape(real_a)[0]
+        return labels[:size], labels[size:]
