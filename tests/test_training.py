@@ -102,6 +102,11 @@ def test_timing_the_step_both_ways_leaves_the_model_as_it_was(batch16):
     for key, variable in state_variables(model).items():
         np.testing.assert_array_equal(np.asarray(variable), before[key])
     assert int(model.optimizer.iterations) == 0
+    faster = seconds["xla"] < seconds["no_xla"]
+    assert model.jit_compile is faster
+    compiled_step = model.train_function
+    model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0)
+    assert model.train_function is compiled_step  # fit runs the timed version, not a new trace
 
 
 @pytest.mark.parametrize("xla_faster", [True, False])
