@@ -118,6 +118,12 @@ def peer_section(results):
         "averages below say how quiet it was)."
         "\n\n",
         peer_table(results),
+        "\nWhere the time goes (`python -m benchmarks.peer_trace CASE RUNNER`, TensorFlow's profiler, op time by "
+        "kind): not the step's order (no dependency keeps the discriminators' updates from running beside the "
+        "generators' backward pass) but the size of its ops. At 32 px and batch 8, or 128 px and batch 1, one "
+        "convolution does not keep both cores busy, so kerasgen calls each network once on the batches that do "
+        "not depend on each other (`kerasgen.networks.in_one_call`): at `peer.digits` the same convolutions run "
+        "in 236 ops a step instead of the peer's 356. `docs/benchmarks.md` has the traced table.\n",
     ]
     if rows:
         parts.append("\n")

@@ -381,3 +381,15 @@ def synchronize_batch_norm(network):
     for layer in network.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = True
+
+
+def in_one_call(network, first, second, **kwargs):
+    """A network's outputs for two batches, from one call on the two joined: for networks that work image by
+    image (instance norm, or batch norm in inference), the two calls' result from half as many, larger ops.
+
+    Example:
+        >>> fake_b, same_b = in_one_call(model.generator_a2b, real_a, real_b, training=True)
+    """
+    outputs = network(ops.concatenate([first, second], axis=0), **kwargs)
+    size = ops.shape(first)[0]
+    return outputs[:size], outputs[size:]

@@ -303,3 +303,17 @@ def test_peer_builds_kerasgens_networks_and_takes_a_finite_train_step():
     assert set(logs) == {"g_loss", "f_loss", "cycle_loss", "dx_loss", "dy_loss"}
     assert all(np.isfinite(value) for value in logs.values())
     assert model.jit_compile is False  # "auto" on a CPU-only machine
+
+
+@pytest.mark.slow
+def test_peer_trace_sums_a_traced_step_by_op_kind():
+    from benchmarks import peer
+    from benchmarks.peer_trace import trace_op_kinds
+
+    traced = trace_op_kinds(peer.quick(peer.peer_cases()[0]), "kerasgen_no_xla", steps=1)
+    kinds = {row["kind"]: row for row in traced["kinds"]}
+    assert traced["wall_s"] > 0
+    assert any("Conv2D" in kind and row["ops_per_step"] >= 1 for kind, row in kinds.items())
+    assert [row["ms_per_step"] for row in traced["kinds"]] == sorted(
+        (row["ms_per_step"] for row in traced["kinds"]), reverse=True
+    )

@@ -7,8 +7,8 @@ from PIL import Image
 
 from kerasgen import data, networks
 from kerasgen.cyclegan import LOSSES, ConstantThenLinearDecay, CycleGAN, ImagePool, linear_decay_schedule
-from kerasgen.cyclegan.model import in_one_call
 from kerasgen.errors import UserError
+from kerasgen.networks import in_one_call
 
 TINY = {
     "image_shape": (16, 16, 1),

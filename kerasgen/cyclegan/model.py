@@ -20,6 +20,7 @@ from kerasgen.networks import (
     check_generator_shape,
     default_discriminator_layers,
     default_residual_blocks,
+    in_one_call,
 )
 from kerasgen.optimizers import optimizer_recipe, shared_loss_scale, with_loss_scaling
 
@@ -31,21 +32,6 @@ OPTIMIZERS = ("g_a2b_optimizer", "g_b2a_optimizer", "d_a_optimizer", "d_b_optimi
 
 def _l1(a, b):
     return ops.mean(ops.abs(a - b))
-
-
-def in_one_call(network, first, second, **kwargs):
-    """A network's outputs for two batches, from one call on the two joined.
-
-    Every CycleGAN network works image by image (instance norm, no batch
-    statistics), so this is the two calls' result, computed by half as many
-    and twice as large operations: more work for each core at a time.
-
-    Example:
-        >>> fake_b, same_b = in_one_call(model.generator_a2b, real_a, real_b, training=True)
-    """
-    outputs = network(ops.concatenate([first, second], axis=0), **kwargs)
-    size = ops.shape(first)[0]
-    return outputs[:size], outputs[size:]
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -68,6 +54,10 @@ class CycleGAN(SemanticConsistency, FamilyModel):
 
     Each network has its own Adam optimizer (`g_a2b_optimizer`, `g_b2a_optimizer`, `d_a_optimizer`,
     `d_b_optimizer`): Adam's updates are per weight, so this is the paper's one optimizer per pair.
+
+    Independent calls of one network are joined (`networks.in_one_call`: G(a)
+    with the identity G(b), D on real and pooled fakes): the same losses from
+    fewer, larger ops (`benchmarks/RESULTS.md`, peer section).
 
     Under a distribution strategy each dataset batch is the global batch
     (losses scaled by the number of replicas), with one pool per domain.

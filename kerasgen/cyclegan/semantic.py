@@ -35,6 +35,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasgen.networks import in_one_call
+
 
 def resize_matrix(source, target):
     """The (target, source) matrix of TensorFlow's antialiased bilinear resize along one axis.
@@ -114,16 +116,14 @@ class SemanticConsistency:
         """CyCADA's eq. 4: CE(f(G(a)), argmax f(a)) + CE(f(F(b)), argmax f(b)); 0 without the term."""
         if not self.uses_semantic_loss:
             return ops.zeros(())
-        probabilities = self._semantic_probabilities(ops.concatenate([fake_b, fake_a], axis=0))
-        labels = ops.concatenate([labels_a, labels_b], axis=0)
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-        size = ops.shape(fake_b)[0]
-        return ops.mean(cross_entropy[:size]) + ops.mean(cross_entropy[size:])
+        probabilities = in_one_call(self._semantic_probabilities, fake_b, fake_a)
+        return sum(
+            ops.mean(keras.losses.sparse_categorical_crossentropy(labels, predicted))
+            for labels, predicted in zip((labels_a, labels_b), probabilities, strict=True)
+        )
 
     def _pseudo_labels(self, real_a, real_b):
         if not self.uses_semantic_loss:
             return None, None
-        probabilities = self._semantic_probabilities(ops.concatenate([real_a, real_b], axis=0))
-        labels = ops.stop_gradient(ops.argmax(probabilities, axis=-1))
-        size = ops.shape(real_a)[0]
-        return labels[:size], labels[size:]
+        probabilities = in_one_call(self._semantic_probabilities, real_a, real_b)
+        return tuple(ops.stop_gradient(ops.argmax(predicted, axis=-1)) for predicted in probabilities)
