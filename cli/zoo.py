@@ -19,7 +19,7 @@ def list_entries():
     rows = [("name", "class", "data", "headline figure")]
     for name in registry.list():
         card = registry.card(name)
-        key, label = families.for_class(card["class"]).headline
+        key, label = families.headline_of(card)
         value = card.get("metrics", {}).get(key)
         figure = f"{label}: {value}" if value is not None else "not measured"
         rows.append((name, card["class"], f"{card['data']['dataset']} {card['data']['split']}", figure))

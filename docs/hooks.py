@@ -36,6 +36,7 @@ BESIDE = {
     "fid": ("fid_floor", "conditional_accuracy", "mean_confidence"),
     "accuracy": ("errors",),
     "a2b_label_kept": ("a2b_baseline", "b2a_label_kept", "b2a_baseline"),
+    "adapted_accuracy": ("source_only_accuracy", "target_accuracy", "frechet_to_target"),
 }
 """Figures the zoo's table shows beside an entry's headline figure, by the headline's key."""
 
@@ -80,7 +81,7 @@ def headline(card):
     from kerasgen import families
 
     try:
-        key, label = families.for_class(card["class"]).headline
+        key, label = families.headline_of(card)
     except Exception:  # a card of a class no installed family provides: show no headline rather than fail
         return None, None
     return label, card.get("metrics", {}).get(key)
@@ -164,7 +165,7 @@ def beside_text(card):
     from kerasgen import families
 
     try:
-        key = families.for_class(card["class"]).headline[0]
+        key = families.headline_of(card)[0]
     except Exception:
         return ""
     metrics = card.get("metrics", {})

@@ -94,6 +94,8 @@ class Family:
         data: `IMAGES` or `UNPAIRED`.
         summary: one line for `kerasgen train --help`.
         headline: `(metric key, label)` of the figure `kerasgen zoo list` shows.
+        data_headlines: `{data source: (metric key, label)}` where a data source's
+            headline differs (`headline_of` picks by the card's data).
         recipe: training defaults that are not model hyperparameters: `data`,
             `epochs`, `batch_size`, `learning_rate`, `image_size`, and
             `max_shift` (images) or `channels`, `augment`, `decay_epochs`,
@@ -119,6 +121,7 @@ class Family:
     data: str = None
     summary: str = None
     headline: tuple = None
+    data_headlines: dict = dataclasses.field(default_factory=dict)
     recipe: dict = None
     paper: str = ""
     options: tuple = ()
@@ -167,6 +170,18 @@ class Family:
         if self.recipe and self.data in RECIPE_KEYS:
             missing += [f"recipe[{key!r}]" for key in RECIPE_KEYS[self.data] if key not in self.recipe]
         return missing
+
+
+def headline_of(card):
+    """`(metric key, label)` of the headline figure of a card: its family's, or its data source's where that has
+    its own (`Family.data_headlines`).
+
+    Example:
+        >>> headline_of({"class": "CycleGAN", "data": {"dataset": "mnist-mnistm"}})
+        ('adapted_accuracy', 'MNIST->MNIST-M adapted accuracy')
+    """
+    family = for_class(card["class"])
+    return family.data_headlines.get(card.get("data", {}).get("dataset"), family.headline)
 
 
 _FAMILIES = {}

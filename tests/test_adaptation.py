@@ -161,6 +161,7 @@ def test_kerasgen_evaluate_gives_the_adaptation_figures_beside_the_cycle_errors(
     figures = json.loads(result.stdout)
     assert figures["test_images"] == {"a": CAP, "b": CAP} and 0 < figures["a2b_cycle_error"] < 1
     assert {"adapted_accuracy", "source_only_accuracy", "target_accuracy", "frechet_to_target"} <= set(figures)
+    assert "label_kept" not in figures["definition"] and "cycle_error" in figures["definition"]
     assert "Training" in result.stderr and "Translating 300 MNIST training digits" in result.stderr
 
 

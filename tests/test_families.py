@@ -60,3 +60,15 @@ def test_unknown_family_is_a_one_line_usage_error():
     result = CliRunner().invoke(cli, ["train", "nosuch"])
     assert result.exit_code == 2 and "No such command 'nosuch'" in result.output
     assert np.all(np.isfinite([1.0]))
+
+
+def test_a_data_source_with_its_own_headline_shows_it_in_the_zoo_list(monkeypatch):
+    card = {"class": "CycleGAN", "data": {"dataset": "mnist-mnistm", "split": "train"}}
+    card["metrics"] = {"adapted_accuracy": 0.93, "a2b_label_kept": 0.5}
+    assert families.headline_of(card) == ("adapted_accuracy", "MNIST->MNIST-M adapted accuracy")
+    assert families.headline_of({**card, "data": {"dataset": "digits"}})[0] == "a2b_label_kept"
+    monkeypatch.setattr(zoo, "list", lambda: ["cyclegan.mnistm"])
+    monkeypatch.setattr(zoo, "card", lambda name: card)
+    listed = CliRunner().invoke(cli, ["zoo", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "MNIST->MNIST-M adapted accuracy: 0.93" in listed.output

@@ -249,7 +249,7 @@ def table():
     rows = ["| entry | class | headline figure (test set) | goals | picture |", "| --- | --- | --- | --- | --- |"]
     for name in list():
         entry = card(name)
-        key, label = families.for_class(entry["class"]).headline
+        key, label = families.headline_of(entry)
         value = entry.get("metrics", {}).get(key)
         figure = f"{label}: **{value}**" if value is not None else "not measured"
         goals = "; ".join(goal_text(goal) for goal in entry.get("goals", [])) or "—"

@@ -135,12 +135,16 @@ def cyclegan_figures(model, card_data):
         from kerasgen.cyclegan.adaptation import adaptation_figures
 
         figures.update(adaptation_figures(model, card_data, test_translations=(as_b, as_a)))
-    figures["definition"] = (
-        "label_kept: share of translated test digits that the target domain's classifier "
-        f"({DOMAIN_CLASSIFIERS['b']} for a2b, {DOMAIN_CLASSIFIERS['a']} for b2a) assigns to the source label; "
-        "baseline: the same classifier on the untranslated digits; cycle_error: mean absolute pixel "
-        "difference in [0, 1] between an image and its translation translated back"
+    cycle_error = (
+        "cycle_error: mean absolute pixel difference in [0, 1] between an image and its translation translated back"
     )
+    figures["definition"] = cycle_error
+    if source == "digits":
+        figures["definition"] = (
+            "label_kept: share of translated test digits that the target domain's classifier "
+            f"({DOMAIN_CLASSIFIERS['b']} for a2b, {DOMAIN_CLASSIFIERS['a']} for b2a) assigns to the source label; "
+            f"baseline: the same classifier on the untranslated digits; {cycle_error}"
+        )
     if getattr(model, "uses_semantic_loss", False):
         figures["semantic_classifier"] = model.semantic_classifier
         figures["lambda_semantic"] = model.lambda_semantic
