@@ -25,6 +25,10 @@ from benchmarks.peer import _build_runner, _fit_steps, peer_cases
 from benchmarks.peer_timing import step_clock
 
 
+WRAPPERS = ("Process", "Run", "StatefulPartitionedCall", "PartitionedCall", "While", "If", "StatelessWhile")
+"""Traced events that contain other ops (the session's run, function calls, loops): left out, not counted twice."""
+
+
 def trace_op_kinds(case, runner, steps=10):
     """Trace `steps` train steps of one runner; thread milliseconds and ops per step by op kind, largest first.
 
@@ -41,8 +45,10 @@ def trace_op_kinds(case, runner, steps=10):
         clock()
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
-        walls = sorted(clock()[0] for _ in range(steps))
-        tf.profiler.experimental.stop()
+        try:
+            walls = sorted(clock()[0] for _ in range(steps))
+        finally:
+            tf.profiler.experimental.stop()
         space = xplane_pb2.XSpace()
         space.ParseFromString(next(pathlib.Path(logdir).rglob("*.xplane.pb")).read_bytes())
     milliseconds, counts = collections.Counter(), collections.Counter()
@@ -54,7 +60,7 @@ def trace_op_kinds(case, runner, steps=10):
             for event in line.events:
                 name = names.get(event.metadata_id, "")
                 kind = name.rsplit(":", 1)[-1]  # TensorFlow ops are traced as "scope/name:Kind"
-                if ":" in name and kind.isidentifier() and kind not in ("Process", "Run"):
+                if ":" in name and kind.isidentifier() and kind not in WRAPPERS:
                     milliseconds[kind] += event.duration_ps / 1e9
                     counts[kind] += 1
     kinds = [

@@ -386,6 +386,8 @@ def synchronize_batch_norm(network):
 def in_one_call(network, first, second, **kwargs):
     """A network's outputs for two batches, from one call on the two joined: for networks that work image by
     image (instance norm, or batch norm in inference), the two calls' result from half as many, larger ops.
+    Not for layers that mix images (training batch norm, `MinibatchStandardDeviation`) or update state per call
+    (training `SpectralNormalization`).
 
     Example:
         >>> fake_b, same_b = in_one_call(model.generator_a2b, real_a, real_b, training=True)

@@ -109,6 +109,19 @@ def test_timing_the_step_both_ways_leaves_the_model_as_it_was(batch16):
     assert model.train_function is compiled_step  # fit runs the timed version, not a new trace
 
 
+def test_a_model_that_cannot_run_compiled_is_not_raced_and_stays_as_it_was(batch16):
+    from kerasgen import training
+    from kerasgen.training.xla import XLACompileError, time_train_step
+
+    model, dataset = tiny_autoencoder(batch16)
+    model.run_eagerly = True
+    with pytest.raises(XLACompileError):
+        time_train_step(model, dataset, steps=1, rounds=1)
+    assert model.jit_compile is False and model.train_function is None
+    record = training.choose_xla(model, None, lambda: dataset, steps_left=training.XLA_TRIAL_MIN_STEPS)
+    assert record["jit_compile"] is False and "does not run compiled with XLA" in record["chosen_by"]
+
+
 @pytest.mark.parametrize("xla_faster", [True, False])
 def test_a_long_run_keeps_the_faster_of_xla_and_no_xla(batch16, monkeypatch, xla_faster):
     from kerasgen import training

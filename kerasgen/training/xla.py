@@ -85,7 +85,7 @@ def choose_xla(model, jit_compile, make_data, steps_left, interrupted=None, dete
         try:
             seconds = time_train_step(model, make_data())
         except XLACompileError as error:
-            return without_xla(model, error.__cause__)
+            return without_xla(model, error.__cause__ or error)
         choice, reason = seconds["xla"] < seconds["no_xla"], "measured"
         record = {"seconds_per_step": seconds}
     set_jit_compile(model, choice)
@@ -167,13 +167,14 @@ def time_train_step(model, dataset, steps=3, rounds=3):
     saved = {key: keras.ops.convert_to_numpy(variable) for key, variable in variables.items()}
     before = model.jit_compile, model.train_function
     batches = iter(model.distribute_strategy.experimental_distribute_dataset(dataset))
-    functions = {}
-    for mode in ("xla", "no_xla"):
-        model.jit_compile = mode == "xla"
-        model.make_train_function(force=True)
-        functions[mode] = model.train_function
-    timings = {mode: [] for mode in functions}
+    functions, timings = {}, {"xla": [], "no_xla": []}
     try:
+        for mode in timings:
+            model.jit_compile = mode == "xla"
+            if model.run_eagerly or model.jit_compile is not (mode == "xla"):  # Keras refused XLA for this model
+                raise XLACompileError("this model's train step does not run compiled with XLA")
+            model.make_train_function(force=True)
+            functions[mode] = model.train_function
         try:
             keras.tree.map_structure(np.asarray, functions["xla"](batches))
         except tf.errors.OpError as error:
