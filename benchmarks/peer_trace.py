@@ -24,7 +24,6 @@ import time
 from benchmarks.peer import _build_runner, _fit_steps, peer_cases
 from benchmarks.peer_timing import step_clock
 
-
 WRAPPERS = ("Process", "Run", "StatefulPartitionedCall", "PartitionedCall", "While", "If", "StatelessWhile")
 """Traced events that contain other ops (the session's run, function calls, loops): left out, not counted twice."""
 
