@@ -36,6 +36,7 @@ BESIDE = {
     "fid": ("fid_floor", "conditional_accuracy", "mean_confidence"),
     "accuracy": ("errors",),
     "a2b_label_kept": ("a2b_baseline", "b2a_label_kept", "b2a_baseline"),
+    "a2b_cycle_error": ("b2a_cycle_error",),
     "adapted_accuracy": ("source_only_accuracy", "target_accuracy", "frechet_to_target"),
 }
 """Figures the zoo's table shows beside an entry's headline figure, by the headline's key."""

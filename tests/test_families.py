@@ -67,6 +67,7 @@ def test_a_data_source_with_its_own_headline_shows_it_in_the_zoo_list(monkeypatc
     card["metrics"] = {"adapted_accuracy": 0.93, "a2b_label_kept": 0.5}
     assert families.headline_of(card) == ("adapted_accuracy", "MNIST->MNIST-M adapted accuracy")
     assert families.headline_of({**card, "data": {"dataset": "digits"}})[0] == "a2b_label_kept"
+    assert families.headline_of({**card, "data": {"dataset": "photos/horse2zebra"}})[0] == "a2b_cycle_error"
     monkeypatch.setattr(zoo, "list", lambda: ["cyclegan.mnistm"])
     monkeypatch.setattr(zoo, "card", lambda name: card)
     listed = CliRunner().invoke(cli, ["zoo", "list"])

@@ -26,8 +26,11 @@ FAMILY = register(
         data=UNPAIRED,
         summary="Train a CycleGAN (default: UCI digits <-> MNIST digits, 32x32, about 10 minutes on 2 CPU cores).",
         paper="Zhu et al. 2017, Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks",
-        headline=("a2b_label_kept", "UCI->MNIST labels kept"),
-        data_headlines={"mnist-mnistm": ("adapted_accuracy", "MNIST->MNIST-M adapted accuracy")},
+        headline=("a2b_cycle_error", "A->B->A cycle error"),
+        data_headlines={
+            "digits": ("a2b_label_kept", "UCI->MNIST labels kept"),
+            "mnist-mnistm": ("adapted_accuracy", "MNIST->MNIST-M adapted accuracy"),
+        },
         recipe={
             "data": "digits",
             "epochs": 2,
