@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import mnist_cut_to
 
 from kerasgen import data, zoo
-from kerasgen.cyclegan import adaptation
+from kerasgen.cyclegan import adaptation, baselines_cache
 from kerasgen.errors import UserError
 
 CAP = 300
@@ -137,13 +137,13 @@ def test_the_baselines_key_holds_epochs_seeds_data_and_versions(home, monkeypatc
 
 @pytest.mark.slow
 def test_the_cache_is_written_whole(first, home):
-    files = sorted(path.name for path in (home / adaptation.CACHE_FOLDER).iterdir())
+    files = sorted(path.name for path in (home / baselines_cache.CACHE_FOLDER).iterdir())
     assert not [name for name in files if name.startswith(".")]  # no temporary file left
     for name in files:
         if name.endswith(".json"):
             key = name.removeprefix("baselines-").removesuffix(".json")
-            results = json.loads((home / adaptation.CACHE_FOLDER / name).read_text())
-            assert adaptation.cache_paths(key)[1].name in files
+            results = json.loads((home / baselines_cache.CACHE_FOLDER / name).read_text())
+            assert baselines_cache.cache_paths(key)[1].name in files
             assert sorted(results["accuracies"]) == ["source_only", "target"]
             assert results["material"]["data_sha256"] and results["material"]["tensorflow"]
 

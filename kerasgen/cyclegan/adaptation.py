@@ -39,7 +39,7 @@ import keras
 import numpy as np
 
 from kerasgen import data, zoo
-from kerasgen.cyclegan.baselines_cache import CACHE_FOLDER, CACHE_VERSION, cache_paths, read_baselines, write_baselines  # noqa: F401
+from kerasgen.cyclegan.baselines_cache import CACHE_VERSION, read_baselines, write_baselines
 from kerasgen.cyclegan.figures import check_judges, label_kept, resized, translated
 from kerasgen.errors import UserError
 from kerasgen.metrics import frechet_distance, indices_digest, stratified_subset
@@ -58,7 +58,6 @@ FRECHET_IMAGES = 5_000
 B2A_JUDGE = "classifier.mnist"
 TRANSLATION_CHUNK = 5_000
 """Training digits translated per chunk, each stored as uint8 at once (55,000 float32 digits would take 0.7 GB)."""
-"""Part of the cache key: raise it when the protocol's code changes what a cached baseline holds."""
 ANCHORS = {
     "measured_on": "the original MNIST-M (BSDS500 photographs), not kerasgen's (scikit-image's photographs): "
     "the photos differ, so read these with care",

@@ -15,6 +15,7 @@ from kerasgen.files import cannot_write, kerasgen_home, save_atomically, write_a
 
 CACHE_FOLDER = "adaptation"
 CACHE_VERSION = 1
+"""Part of the cache key: raise it when the protocol's code changes what a cached baseline holds."""
 
 
 def cache_paths(key):
