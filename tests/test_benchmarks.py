@@ -194,7 +194,7 @@ def test_peer_timing_helpers():
     assert peer.row_ratios(row, "cpu")["peer_over_faster"] is None
     del row["runners"]["peer"]["durations"]
     assert peer.row_ratios(row)["peer_over_faster"] == 1.0  # from the medians
-    assert peer.turns(["a", "b", "c"], 2) == [(0, "a"), (0, "b"), (0, "c"), (1, "a"), (1, "b"), (1, "c")]
+    assert peer.turns(["a", "b", "c"], 2) == [(0, "a"), (0, "b"), (0, "c"), (1, "c"), (1, "b"), (1, "a")]
     figures = peer.ratios({"kerasgen_xla": 0.5, "kerasgen_no_xla": 0.4, "peer": 0.6})
     assert figures["faster_mode"] == "kerasgen_no_xla"
     assert figures["peer_over_faster"] == pytest.approx(1.5)
