@@ -38,7 +38,6 @@ SWEEPS = {
                 "4e-4",
                 "--minibatch-std",
             ],
-            "R1 + minibatch std": ["--r1-gamma", "1", "--minibatch-std"],
         },
     },
     "vae": {
