@@ -108,8 +108,8 @@ def peer_section(results):
         'four Adam optimizers, four `apply_gradients`, `compile(jit_compile="auto")`; no image pool, no loss '
         "trackers), against kerasgen's `CycleGAN` with XLA on and off, without the semantic term (the same networks, "
         "batches and losses). For each oneDNN setting, a fresh process; in it the three take turns in "
-        "short rounds (A, B, C, C, B, A, A, B, C, ...) after their warm-up steps and one untimed step each in turn, fed "
-        "by the same real pipeline; median seconds per step over all rounds. Ratios: in each round the peer's "
+        "short rounds (A, B, C, C, B, A, A, B, C, ...) after their warm-up steps and one untimed step each in turn, "
+        "fed by the same real pipeline; median seconds per step over all rounds. Ratios: in each round the peer's "
         "time over kerasgen's, median over rounds (load that drifts between rounds cancels out); the faster mode "
         "is the one with the larger ratio; the spread is its smallest and largest round's ratio, and the CPU column "
         "pairs the rounds' CPU seconds of this process the same way. A ratio above 1 means kerasgen is faster. "
