@@ -16,9 +16,9 @@ from kerasgen import data
 from kerasgen.errors import UserError
 
 VALIDATION_IMAGES = 1_000
+"""Validation digits per domain at most (the UCI validation split holds fewer)."""
 PROXY_TRAINING_DIGITS = 10_000
 """MNIST training digits translated for the quick adaptation figure (the first ones; the protocol takes all)."""
-"""Validation digits per domain at most (the UCI validation split holds fewer)."""
 JUDGES = {"a2b": "classifier.mnist", "b2a": "classifier.uci"}
 """The classifier of each direction's target domain, the judges of the test figures (`figures.DOMAIN_CLASSIFIERS`)."""
 
