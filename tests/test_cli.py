@@ -284,6 +284,9 @@ def test_evaluate_cyclegan_reports_labels_kept_and_cycle_errors(cyclegan_figures
     for key in ("a2b_label_kept", "a2b_baseline", "b2a_label_kept", "b2a_baseline"):
         assert 0 <= figures[key] <= 1
     assert 0 < figures["a2b_cycle_error"] < 1 and figures["test_images"] == {"a": 300, "b": MNIST_CAP}
+    # evaluate also gives the judges' own accuracy, which the closing line leaves out
+    assert all(0.5 < accuracy <= 1 for accuracy in figures["classifier_accuracy"].values())
+    assert len(figures["classifier_accuracy"]) == 2
 
 
 def test_the_closing_line_of_train_cyclegan_shows_the_figures_of_evaluate(cyclegan_run, cyclegan_figures):
