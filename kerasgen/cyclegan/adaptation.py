@@ -247,7 +247,8 @@ def trained_classifier(images, labels, seed, epochs, bar):
     classifier = Classifier(image_shape=images.shape[1:])
     classifier.compile_for_recipe({"learning_rate": LEARNING_RATE})
     dataset = data.make_dataset(images, BATCH_SIZE, seed=seed, labels=labels)
-    classifier.fit(dataset, epochs=epochs, verbose=0, callbacks=[StepCounter(bar)])
+    # the dataset reshuffles itself every epoch; Keras would only warn that it ignores shuffle=True
+    classifier.fit(dataset, epochs=epochs, verbose=0, callbacks=[StepCounter(bar)], shuffle=False)
     return classifier
 
 
