@@ -38,5 +38,8 @@ def evaluate(name_or_dir, samples, test_images, update_card):
         path = zoo.card_path(name_or_dir)
         card = json.loads(path.read_text())
         card["metrics"] = figures
+        for goal in card.get("goals", []):
+            if goal["figure"] in figures:
+                goal["met"] = zoo.goal_met(goal, figures)
         write_atomically(path, json.dumps(card, indent=2) + "\n")
         click.echo(f"Updated {path}")

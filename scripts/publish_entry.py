@@ -37,7 +37,11 @@ def main():
     entry.mkdir(parents=True, exist_ok=True)
     weights = entry / "model.weights.h5"
     model.save_weights(weights)
+    replaced = entry / "card.json"
+    goals = json.loads(replaced.read_text()).get("goals") if replaced.exists() else None
     card.update(name=args.name, metrics={})
+    if goals:  # the entry's goals stay; `kerasgen evaluate --update-card` says again whether each is met
+        card["goals"] = [{**goal, "met": None} for goal in goals]
     card["weights"].update(file=weights.name, sha256=zoo.sha256(weights))
     grid = f"zoo/entries/{args.name}/samples.png"
     card.update(sample_grid="samples.png", sample_grid_command=f"kerasgen sample {args.name} -n 64 -o {grid}")

@@ -97,11 +97,18 @@ def test_evaluate_prints_figures_and_updates_the_card(vae_folder):
     assert figures["command"] == f"kerasgen evaluate {vae_folder} --samples 4"
     refused = CliRunner().invoke(cli, ["evaluate", str(vae_folder), "--samples", "4", "--update-card"])
     assert refused.exit_code == 2 and "at least 100" in refused.output
+    card = json.loads((vae_folder / "card.json").read_text())
+    card["goals"] = [
+        {"figure": "iwae_nll", "at_most": 10_000.0, "source": "test", "met": None},
+        {"figure": "iwae_nll", "at_most": 1.0, "source": "test", "met": None},
+    ]
+    (vae_folder / "card.json").write_text(json.dumps(card))
     result = invoke("evaluate", vae_folder, "--update-card")
     assert result.exit_code == 0, result.output
     card = json.loads((vae_folder / "card.json").read_text())
     assert card["metrics"]["importance_samples"] == 500 and card["metrics"]["command"].endswith("--samples 500")
     assert card["metrics"]["iwae_nll"] <= card["metrics"]["negative_elbo"]
+    assert [goal["met"] for goal in card["goals"]] == [True, False]  # said again from the new figures
 
 
 def test_sample_writes_a_grid(vae_folder, tmp_path):
