@@ -10,15 +10,14 @@ import click
 @click.option(
     "--samples",
     type=click.IntRange(min=1),
-    default=500,
-    show_default=True,
-    help="Importance samples per image for the VAE's likelihood estimate.",
+    default=None,
+    help="Importance samples per image for a VAE's likelihood [default: 500]; VAEs only.",
 )
 @click.option(
     "--test-images",
     type=click.IntRange(min=1),
     default=None,
-    help="Measure on a fixed subset of this many test images [default: all], e.g. for a VAE with --samples 5000.",
+    help="Measure a fixed subset of this many test images [default: all]; e.g. a VAE with --samples 5000.",
 )
 @click.option("--update-card", is_flag=True, help="Store the figures and this command in the card.")
 def evaluate(name_or_dir, samples, test_images, update_card):
@@ -27,7 +26,7 @@ def evaluate(name_or_dir, samples, test_images, update_card):
     from kerasgen.cli import resolved_command
     from kerasgen.files import write_atomically
 
-    if update_card and samples < evaluation.CARD_MIN_SAMPLES:
+    if update_card and samples is not None and samples < evaluation.CARD_MIN_SAMPLES:
         raise click.BadParameter(
             f"a card's likelihood needs at least {evaluation.CARD_MIN_SAMPLES} samples", param_hint="'--samples'"
         )

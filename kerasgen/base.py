@@ -79,6 +79,8 @@ class FamilyModel(keras.Model):
     takes as keyword arguments; empty for a model trained with Keras's one `optimizer`."""
     recipe_compile_arguments = {}
     """Extra `compile` arguments of `compile_for_recipe` (a classifier's loss and metrics)."""
+    figure_options = ("test_images",)
+    """The options of `figures` this family uses (`kerasgen.evaluation.evaluate` refuses the others)."""
 
     def build(self, input_shape=None):
         """Marks the model built: a family builds its networks in `__init__` and calls this last.

@@ -32,19 +32,25 @@ Example:
 """
 
 from kerasgen import zoo
+from kerasgen.errors import UserError
 
 CARD_MIN_SAMPLES = 100
 """The fewest importance samples a VAE's likelihood may have to be written into a card."""
 
 
-def evaluate(name_or_dir, samples=500, test_images=None):
+def evaluate(name_or_dir, samples=None, test_images=None):
     """The figures of an entry or model folder, measured on the test split of its data.
 
     Args:
         name_or_dir: a zoo entry's name or a model folder.
-        samples: k, importance samples per image for a VAE's likelihood.
+        samples: k, importance samples per image for a VAE's likelihood
+            (None: the VAE's default, 500). Other families take none.
         test_images: measure on a fixed subset of this many test images
-            (None: all of them), e.g. to afford k = 5,000 for a VAE.
+            (None: all of them), e.g. to afford k = 5,000 for a VAE. A
+            CycleGAN always measures every test digit.
+
+    Raises:
+        UserError: an option the model's family does not use.
 
     Example:
         >>> evaluate("autoencoder.mnist")["squared_error"]
@@ -52,5 +58,10 @@ def evaluate(name_or_dir, samples=500, test_images=None):
     """
     if test_images is not None and test_images < 1:
         raise ValueError(f"test_images must be at least 1. Received: test_images={test_images}")
-    card = zoo.card(name_or_dir)
-    return zoo.load(name_or_dir).figures(card, samples=samples, test_images=test_images)
+    options = {name: value for name, value in (("samples", samples), ("test_images", test_images)) if value is not None}
+    model = zoo.load(name_or_dir)
+    for name in options:
+        if name not in model.figure_options:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(f"{flag} does not apply to a {type(model).__name__}: its figures have no {name}.")
+    return model.figures(zoo.card(name_or_dir), **options)

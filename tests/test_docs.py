@@ -86,19 +86,19 @@ TINY_AUTOENCODERS = "--epochs 1 --image-size 16 --filters 4,8 --hidden-units 16"
 TINY_GAN = "--epochs 1 --generator-filters 8,4 --discriminator-filters 4,8"
 TINY_CLASSIFIER = "--epochs 1 --filters 4 --feature-units 8"
 TINY_EVALUATE = "--samples 2 --test-images 100"
+TINY_TEST_IMAGES = "--test-images 100"
 TINY_RESUME = (
     "--data uci --epochs 2 --batch-size 8 --checkpoint-every 10 --image-size 16 --filters 4,8 --hidden-units 16"
 )
 TINY = {
-    "getting-started.md": {"kerasgen train cyclegan": TINY_CYCLEGAN, "kerasgen evaluate": TINY_EVALUATE},
-    "guides/autoencoder.md": {"kerasgen train autoencoder": TINY_AUTOENCODERS, "kerasgen evaluate": TINY_EVALUATE},
+    "getting-started.md": {"kerasgen train cyclegan": TINY_CYCLEGAN},
+    "guides/autoencoder.md": {"kerasgen train autoencoder": TINY_AUTOENCODERS, "kerasgen evaluate": TINY_TEST_IMAGES},
     "guides/vae.md": {"kerasgen train vae": TINY_AUTOENCODERS, "kerasgen evaluate": TINY_EVALUATE},
-    "guides/gan.md": {"kerasgen train gan": TINY_GAN, "kerasgen evaluate": TINY_EVALUATE},
-    "guides/classifier.md": {"kerasgen train classifier": TINY_CLASSIFIER, "kerasgen evaluate": TINY_EVALUATE},
+    "guides/gan.md": {"kerasgen train gan": TINY_GAN, "kerasgen evaluate": TINY_TEST_IMAGES},
+    "guides/classifier.md": {"kerasgen train classifier": TINY_CLASSIFIER, "kerasgen evaluate": TINY_TEST_IMAGES},
     "guides/cyclegan.md": {
         "kerasgen train cyclegan": TINY_CYCLEGAN,
         "kerasgen train classifier": TINY_CLASSIFIER,
-        "kerasgen evaluate": TINY_EVALUATE,
     },
     "guides/own-data.md": {"kerasgen train cyclegan": TINY_CYCLEGAN},
     "guides/resume.md": {"kerasgen train vae": TINY_RESUME},

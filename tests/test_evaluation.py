@@ -332,3 +332,22 @@ def test_the_fid_floor_pairs_validation_digits_with_the_fixed_test_digits(monkey
     assert training_floor != pytest.approx(validation_floor, rel=0.1)
     assert figures["fid_images"] == 80 and figures["fid_test_subset_sha256"] == metrics.indices_digest(chosen)
     assert figures["fid_test_subset_class_counts"] == np.bincount(test_labels[chosen]).tolist()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["classifier.uci", "--samples", "500"], "--samples does not apply to a Classifier"),
+        (["cyclegan.digits", "--test-images", "100"], "--test-images does not apply to a CycleGAN"),
+    ],
+)
+def test_evaluate_refuses_an_option_the_family_does_not_use(args, fragment):
+    from click.testing import CliRunner
+
+    from kerasgen.cli import cli
+
+    result = CliRunner().invoke(cli, ["evaluate", *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {fragment}: its figures have no {args[1][2:].replace('-', '_')}."
+    ]

@@ -185,6 +185,7 @@ class CycleGAN(SemanticConsistency, FamilyModel):
 
     flops_passes = tuple((network, 0, 3) for network in NETWORKS)
     own_optimizers = OPTIMIZERS
+    figure_options = ()
 
     def compile(
         self,

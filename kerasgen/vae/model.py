@@ -137,6 +137,7 @@ class VAE(ReconstructionSteps, FamilyModel):
         self.build((None, *self.image_shape))
 
     flops_passes = (("encoder", 0, 1), ("decoder", 0, 1))
+    figure_options = ("samples", "test_images")
 
     @property
     def metrics(self):
