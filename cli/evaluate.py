@@ -19,7 +19,11 @@ import click
     default=None,
     help="Measure a fixed subset of this many test images [default: all]; e.g. a VAE with --samples 5000.",
 )
-@click.option("--update-card", is_flag=True, help="Store the figures and this command in the card.")
+@click.option(
+    "--update-card",
+    is_flag=True,
+    help="Store the figures and this command in the card; with --test-images, beside its figures (subset_metrics).",
+)
 def evaluate(name_or_dir, samples, test_images, update_card):
     """Print quality figures of a zoo entry or model folder as JSON."""
     from kerasgen import evaluation, zoo
@@ -36,9 +40,13 @@ def evaluate(name_or_dir, samples, test_images, update_card):
     if update_card:
         path = zoo.card_path(name_or_dir)
         card = json.loads(path.read_text())
-        card["metrics"] = figures
-        for goal in card.get("goals", []):
-            if goal["figure"] in figures:
-                goal["met"] = zoo.goal_met(goal, figures)
+        if test_images is None:
+            card["metrics"] = figures
+            for goal in card.get("goals", []):
+                if goal["figure"] in figures:
+                    goal["met"] = zoo.goal_met(goal, figures)
+        else:
+            others = [kept for kept in card.get("subset_metrics", []) if kept["command"] != figures["command"]]
+            card["subset_metrics"] = [*others, figures]
         write_atomically(path, json.dumps(card, indent=2) + "\n")
         click.echo(f"Updated {path}")

@@ -110,6 +110,11 @@ def test_evaluate_prints_figures_and_updates_the_card(vae_folder):
     assert card["metrics"]["command"] == f"kerasgen evaluate {vae_folder}"
     assert card["metrics"]["iwae_nll"] <= card["metrics"]["negative_elbo"]
     assert [goal["met"] for goal in card["goals"]] == [True, False]  # said again from the new figures
+    subset = invoke("evaluate", vae_folder, "--samples", "100", "--test-images", "5", "--update-card")
+    assert subset.exit_code == 0, subset.output
+    updated = json.loads((vae_folder / "card.json").read_text())
+    assert updated["metrics"] == card["metrics"] and updated["goals"] == card["goals"]  # a subset never replaces them
+    assert [(kept["importance_samples"], kept["test_images"]) for kept in updated["subset_metrics"]] == [(100, 5)]
 
 
 def test_sample_writes_a_grid(vae_folder, tmp_path):
