@@ -129,7 +129,8 @@ def test_fid_floor_uses_as_many_digits_as_the_samples_and_real_digits_score_near
     fid, floor, used = metrics.matched_fid(copied, block_features(train[:count]), block_features(test))
     assert used == count
     assert 0.5 < fid / floor < 2, (fid, floor)  # near the floor ...
-    assert fid > 0.01 and metrics.frechet_distance(copied, copied) < 1e-9  # ... not near zero
+    # ... not near zero; a set against itself is zero up to the square roots of rounding-sized eigenvalues (~1e-9)
+    assert fid > 0.01 and metrics.frechet_distance(copied, copied) < 1e-6
     smaller, smaller_floor, used = metrics.matched_fid(copied[:500], block_features(train), block_features(test))
     assert used == 500 and smaller > fid and smaller_floor > 0
 
