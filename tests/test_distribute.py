@@ -34,8 +34,11 @@ unscaled loss changes the losses by 1-5% from the second step; noise drawn
 alike on both replicas, a pool or batch statistics per replica would change
 them from the first. CycleGAN's L1 losses have sign gradients, so rounding
 flips the gradient of residuals near zero (one device, eager against graph,
-differs as much); its weights are allowed 25% of their movement, while its
-losses are held to 1e-4 like the others'.
+differs as much); its weights are allowed 25% of their movement, and its
+losses after the first step 1e-2 relative (a flipped sign moves the next
+step's cycle loss by ~1e-3; a loss not divided by the number of replicas
+still shows, as twice the weights' movement), the first step's 1e-4 like
+the others'.
 """
 
 import json
@@ -59,6 +62,7 @@ TOLERANCE = 1e-4
 # CycleGAN's L1 losses have sign gradients: residuals near zero flip sign under rounding differences
 # (the same happens between eager and graph execution on one device), moving weights by a few percent of a step.
 RELATIVE_WEIGHT_TOLERANCE = {"cyclegan": 0.25, "cyclegan_semantic": 0.25}
+LOSS_TOLERANCE_AFTER_THE_FIRST_STEP = {"cyclegan": 1e-2, "cyclegan_semantic": 1e-2}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -315,8 +319,9 @@ def test_mirrored_strategy_follows_the_default_strategys_trajectory(mirrored_res
     assert len(result["default"]) == len(result["mirrored"]) == STEPS
     for step, (single, multi) in enumerate(zip(result["default"], result["mirrored"], strict=True)):
         assert set(single) == set(multi)
+        tolerance = LOSS_TOLERANCE_AFTER_THE_FIRST_STEP.get(family, TOLERANCE) if step else TOLERANCE
         for key in single:
-            assert multi[key] == pytest.approx(single[key], rel=TOLERANCE, abs=TOLERANCE), (step, key)
+            assert multi[key] == pytest.approx(single[key], rel=tolerance, abs=TOLERANCE), (step, key)
     assert result["weights_moved"] > 0
     assert result["weight_difference"] < RELATIVE_WEIGHT_TOLERANCE.get(family, 1e-3) * result["weights_moved"]
     assert result["disagreeing_replica_copies"] == []
