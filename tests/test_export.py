@@ -34,6 +34,10 @@ from kerasgen.export.image_guard import DEFAULT_REQUEST_PIXELS
 from kerasgen.export.tf_serving import _quoted
 
 ENTRY_NAMES = zoo.list()
+QUICK_ENTRIES = ("cyclegan.digits",)
+"""The entries exported by the README's test command: the main job's, which keeps its semantic classifier out of
+the export. Every other entry is exported and checked the same way by the slow suite (`served_entries`)."""
+OTHER_ENTRIES = tuple(name for name in ENTRY_NAMES if name not in QUICK_ENTRIES)
 TINY = ("autoencoder", "vae", "gan", "cgan", "cyclegan", "cyclegan_rgb", "classifier")
 SEEDS = np.array([0, 7, -3, 7], np.int32)  # a repeated seed must repeat its image
 LABELS = np.array([0, 3, 9, 3], np.int32)
@@ -388,14 +392,33 @@ def saved_model_cli(*args):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """Every tiny model and zoo entry exported, then checked in one fresh process beside saved_model_cli."""
-    root = tmp_path_factory.mktemp("export")
+    """Every tiny model and `QUICK_ENTRIES` exported, then checked in one fresh process beside saved_model_cli."""
+    return export_and_check(tmp_path_factory.mktemp("export"), TINY, QUICK_ENTRIES)
+
+
+@pytest.fixture(scope="module")
+def served_entries(tmp_path_factory):
+    """The other zoo entries exported and checked as `served` checks its own (slow tests only)."""
+    return export_and_check(tmp_path_factory.mktemp("export_entries"), (), OTHER_ENTRIES)
+
+
+def served_for(request, key):
+    """The fixture that exported `key`: `served_entries` for `OTHER_ENTRIES`, else `served`."""
+    return request.getfixturevalue("served_entries" if key in OTHER_ENTRIES else "served")
+
+
+def export_and_check(root, tiny, entries):
+    """Export the `tiny` models and the zoo `entries` under `root`, then run the checker on every signature.
+
+    With tiny models, also the decompression bombs against the tiny CycleGAN's PNG signature and
+    `saved_model_cli show`/`run` on the tiny CycleGAN and conditional GAN, in parallel with the checker.
+    """
     rng = np.random.default_rng(0)
     models, folders, calls, expected = {}, {}, [], {}
-    for kind in TINY:
+    for kind in tiny:
         models[kind] = build_tiny(kind)
         folders[kind] = exporting.export_model(models[kind], root / "tiny", kind)
-    for name in ENTRY_NAMES:
+    for name in entries:
         folders[name] = exporting.export(name, base=root / "zoo")
         models[name] = zoo.load(name)
     (root / "calls").mkdir()
@@ -416,15 +439,16 @@ def served(tmp_path_factory):
     manifest = {"models": {key: str(folder) for key, folder in folders.items()}, "calls": calls}
     (root / "manifest.json").write_text(json.dumps(manifest))
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    bombs = {"png": (png_bomb(16000, 16000), 16000, 16000), **header_bombs()}
-    (root / "bombs").mkdir()
-    for case, (data, _, _) in bombs.items():
-        (root / "bombs" / f"{case}.bin").write_bytes(data)
-    (root / "good.png").write_bytes(encoded(np.zeros((9, 7), np.uint8), "L"))
-    latents = np.round(rng.normal(size=(2, 4)), 3).astype(np.float32)
-    jobs = {
-        "checker": [sys.executable, "-c", CHECKER, root / "manifest.json", root / "report.json"],
-        "bombs": [
+    jobs = {"checker": [sys.executable, "-c", CHECKER, root / "manifest.json", root / "report.json"]}
+    bombs, latents = {}, None
+    if tiny:
+        bombs = {"png": (png_bomb(16000, 16000), 16000, 16000), **header_bombs()}
+        (root / "bombs").mkdir()
+        for case, (data, _, _) in bombs.items():
+            (root / "bombs" / f"{case}.bin").write_bytes(data)
+        (root / "good.png").write_bytes(encoded(np.zeros((9, 7), np.uint8), "L"))
+        latents = np.round(rng.normal(size=(2, 4)), 3).astype(np.float32)
+        jobs["bombs"] = [
             sys.executable,
             "-c",
             BOMB_CHECKER,
@@ -432,9 +456,9 @@ def served(tmp_path_factory):
             root / "bombs",
             root / "good.png",
             root / "bombs.json",
-        ],
-        "show_cyclegan": saved_model_cli("show", "--all", "--dir", folders["cyclegan"]),
-        "run_cgan": saved_model_cli(
+        ]
+        jobs["show_cyclegan"] = saved_model_cli("show", "--all", "--dir", folders["cyclegan"])
+        jobs["run_cgan"] = saved_model_cli(
             "run",
             "--dir",
             folders["cgan"],
@@ -446,8 +470,7 @@ def served(tmp_path_factory):
             f"latents={latents.tolist()};labels=[2, 5]",
             "--outdir",
             root / "run_cgan",
-        ),
-    }
+        )
     processes = {}
     try:
         for job, command in jobs.items():
@@ -469,7 +492,7 @@ def served(tmp_path_factory):
         expected=expected,
         report=json.loads((root / "report.json").read_text()),
         bombs={case: (len(data), width, height) for case, (data, width, height) in bombs.items()},
-        bomb_report=json.loads((root / "bombs.json").read_text()),
+        bomb_report=json.loads((root / "bombs.json").read_text()) if tiny else None,
         logs={job: (root / f"{job}.log").read_text() for job in jobs},
         run_inputs=(latents, np.array([2, 5], np.int32)),
     )
@@ -482,9 +505,15 @@ def test_exports_are_integer_versions_of_saved_models(served):
         assert [path.name for path in folder.parent.iterdir()] == ["1"]
 
 
-@pytest.mark.parametrize("key", [*TINY, *ENTRY_NAMES])
-def test_every_signature_gives_the_keras_models_outputs_in_a_process_without_kerasgen(served, key):
+def with_slow_entries(keys):
+    """`keys` as parameters, those of `OTHER_ENTRIES` marked slow."""
+    return [pytest.param(key, marks=pytest.mark.slow) if key in OTHER_ENTRIES else key for key in keys]
+
+
+@pytest.mark.parametrize("key", with_slow_entries([*TINY, *ENTRY_NAMES]))
+def test_every_signature_gives_the_keras_models_outputs_in_a_process_without_kerasgen(request, key):
     """Through `tf.saved_model.load` and through a TF1 session (the loader TF Serving and `saved_model_cli run` use)."""
+    served = served_for(request, key)
     calls = {call_id: value for call_id, value in served.expected.items() if call_id.startswith(f"{key}-")}
     family = type(served.models[key]).__name__
     signatures = {call_id[len(key) + 1 :] for call_id in calls if "-error-" not in call_id}
@@ -589,8 +618,9 @@ def test_signature_defs_match_the_documented_contract(served, kind):
         assert {key: tuple(value) for key, value in defs[name]["outputs"].items()} == outputs, name
 
 
-@pytest.mark.parametrize("name", ENTRY_NAMES)
-def test_every_zoo_entry_has_the_signatures_of_its_family(served, name):
+@pytest.mark.parametrize("name", with_slow_entries(ENTRY_NAMES))
+def test_every_zoo_entry_has_the_signatures_of_its_family(request, name):
+    served = served_for(request, name)
     defs = served.report["signature_defs"][name]
     family = zoo.card(name)["class"]
     assert set(defs) - {"__saved_model_init_op"} == set(SIGNATURES[family])
