@@ -288,7 +288,7 @@ def test_peer_builds_kerasgens_networks_and_takes_a_finite_train_step():
     from benchmarks import peer
     from kerasgen.cyclegan import CycleGAN
 
-    config = {"image_shape": [16, 16, 1], "generator_filters": 4, "discriminator_filters": 4}
+    config = {"image_shape": [16, 16, 1], "generator_filters": 4, "residual_blocks": 1, "discriminator_filters": 4}
     keras.utils.set_random_seed(0)
     model = peer.build_peer(config)
     reference = CycleGAN(**config)
