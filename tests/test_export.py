@@ -624,6 +624,7 @@ def test_every_zoo_entry_has_the_signatures_of_its_family(request, name):
     defs = served.report["signature_defs"][name]
     family = zoo.card(name)["class"]
     assert set(defs) - {"__saved_model_init_op"} == set(SIGNATURES[family])
+    assert served.report["budgets"].get(name) == (DEFAULT_REQUEST_PIXELS if family == "CycleGAN" else None)
     for signature in SIGNATURES[family]:
         tensors = [*defs[signature]["inputs"].values(), *defs[signature]["outputs"].values()]
         assert all(shape[0] == -1 and dtype in ("float32", "int32", "uint8", "string") for dtype, shape in tensors)
