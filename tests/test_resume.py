@@ -10,10 +10,25 @@ import time
 import keras
 import numpy as np
 import pytest
-from tiny_runs import TINY_CYCLEGAN, Crash, counters, crash_after_step, run_family
+from tiny_runs import TINY_CYCLEGAN, counters, run_family
 
 from kerasgen import training, zoo
 from kerasgen.errors import UserError
+
+
+class Crash(Exception):
+    """Stands for a crash right after a checkpoint was written."""
+
+
+def crash_after_step(monkeypatch, step):
+    save = training.RunCheckpoint.save
+
+    def save_then_crash(callback):
+        save(callback)
+        if callback.step == step:
+            raise Crash
+
+    monkeypatch.setattr(training.RunCheckpoint, "save", save_then_crash)
 
 
 @pytest.mark.parametrize("family", ["autoencoder", "vae", "gan", "classifier", "cyclegan"])

@@ -22,10 +22,6 @@ FAMILY_OPTIONS = {
 TINY_CYCLEGAN = {"generator_filters": 4, "residual_blocks": 1, "discriminator_filters": 4, "pool_size": 3}
 
 
-class Crash(Exception):
-    """Stands for a crash right after a checkpoint was written."""
-
-
 def run_family(family, out, **extra):
     """Train a tiny model of `family` into `out` (without XLA: its compile time would dominate these tests)."""
     extra.setdefault("jit_compile", False)
@@ -34,17 +30,6 @@ def run_family(family, out, **extra):
         return training.train("cyclegan", out, verbose=0, checkpoint_every=2, **options, **extra)
     options = {"data": "uci", "epochs": 2, "batch_size": 16, "image_size": 16, **FAMILY_OPTIONS[family]}
     return training.train(family, out, verbose=0, checkpoint_every=2, **options, **extra)
-
-
-def crash_after_step(monkeypatch, step):
-    save = training.RunCheckpoint.save
-
-    def save_then_crash(callback):
-        save(callback)
-        if callback.step == step:
-            raise Crash
-
-    monkeypatch.setattr(training.RunCheckpoint, "save", save_then_crash)
 
 
 def counters(folder):
