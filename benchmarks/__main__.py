@@ -21,6 +21,12 @@ def parse_args(argv=None):
         metavar="RESULTS_JSON",
         help="combine results.json files of partial runs (later files add rows and replace figures) into --out",
     )
+    parser.add_argument(
+        "--onednn",
+        nargs=2,
+        metavar=("ON_JSON", "OFF_JSON"),
+        help="add the oneDNN on/off comparison of two runs' results.json to --out's results and RESULTS.md",
+    )
     parser.add_argument("--out", default=None, help="folder for RESULTS.md and results.json (default benchmarks/)")
     parser.add_argument("--render", metavar="RESULTS_JSON", help="only rewrite RESULTS.md from a results.json")
     return parser.parse_args(argv)
@@ -34,6 +40,18 @@ def main(argv=None):
     out = pathlib.Path(args.out) if args.out else DEFAULT_OUT
     if args.render:
         results = json.loads(pathlib.Path(args.render).read_text())
+        (out / "RESULTS.md").write_text(report.render(results))
+        return 0
+    if args.onednn:
+        from benchmarks.report_onednn import compare
+
+        results = json.loads((out / "results.json").read_text())
+        try:
+            results["onednn"] = compare(*(json.loads(pathlib.Path(path).read_text()) for path in args.onednn))
+        except ValueError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            return 2
+        (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
         (out / "RESULTS.md").write_text(report.render(results))
         return 0
     if args.merge:

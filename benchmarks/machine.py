@@ -103,7 +103,7 @@ def onednn_state():
 
     TensorFlow turns them on by default only on CPUs with AVX-512-class features; this is what it decided here.
     """
-    from tensorflow.python.util import _pywrap_util_port
+    from kerasgen.onednn import onednn_enabled
 
     setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
-    return f"{'on' if _pywrap_util_port.IsMklEnabled() else 'off'} (TF_ENABLE_ONEDNN_OPTS={setting})"
+    return f"{'on' if onednn_enabled() else 'off'} (TF_ENABLE_ONEDNN_OPTS={setting})"

@@ -21,6 +21,7 @@ from benchmarks.report_lookup import (  # noqa: F401
     xla_recommendation,
     xla_slower,
 )
+from benchmarks.report_onednn import onednn_section
 from benchmarks.report_peer import latest_peer_rows, peer_section, peer_table  # noqa: F401
 from benchmarks.report_tables import (
     flops_table,
@@ -113,6 +114,8 @@ def render(results):
     parts.append(serving_table(results))
     if results.get("peer"):
         parts.append(peer_section(results))
+    if results.get("onednn"):
+        parts.append(onednn_section(results["onednn"]))
     cli = results.get("cli_help") or {}
     parts.append("\n## `kerasgen --help`\n\n")
     if "median_s" in cli:

@@ -106,4 +106,9 @@ def cli(tf_logs):
 
 
 def main():
+    """The `kerasgen` command: TensorFlow's oneDNN kernels on unless `TF_ENABLE_ONEDNN_OPTS` says otherwise
+    (`kerasgen.onednn`), then the command line."""
+    from kerasgen.onednn import prefer_onednn
+
+    prefer_onednn()
     cli(prog_name="kerasgen")

@@ -317,3 +317,38 @@ def test_peer_trace_sums_a_traced_step_by_op_kind():
     assert [row["ms_per_step"] for row in traced["kinds"]] == sorted(
         (row["ms_per_step"] for row in traced["kinds"]), reverse=True
     )
+
+
+def _onednn_run(state, milliseconds):
+    rows = [
+        {"case": case, "policy": "float32", "feed": feed, "jit": jit, "median_s": ms / 1000}
+        for case, ms_pair in milliseconds.items()
+        for jit, ms in zip((True, False), ms_pair, strict=True)
+        for feed in ("pipeline", "memory")
+    ]
+    machine = {"cpu": {"model": "EPYC", "flags": ["avx2"], "usable_cores": 2}, "date": "2026-12-04", "onednn": state}
+    return {"training": rows, "machine": machine}
+
+
+def test_onednn_comparison_pairs_each_cases_faster_mode_and_renders_into_the_report(tmp_path):
+    import json
+
+    from benchmarks.__main__ import main
+    from benchmarks.report_onednn import compare
+
+    on = _onednn_run("on (TF_ENABLE_ONEDNN_OPTS=1)", {"vae": (225, 109), "gan": (133, 135)})
+    off = _onednn_run("off (TF_ENABLE_ONEDNN_OPTS=0)", {"vae": (336, 312), "gan": (158, 254), "cgan": (159, 265)})
+    rows = compare(on, off)["rows"]
+    assert [(row["case"], row["on_xla"], row["off_xla"], row["speedup"]) for row in rows] == [
+        ("vae", False, False, 2.862),
+        ("gan", True, True, 1.188),
+    ]
+    with pytest.raises(ValueError, match="oneDNN on, then one with it off"):
+        compare(off, on)
+    for name, results in (("on.json", on), ("off.json", off), ("results.json", {"machine": on["machine"]})):
+        (tmp_path / name).write_text(json.dumps(results))
+    assert main(["--onednn", str(tmp_path / "off.json"), str(tmp_path / "on.json"), "--out", str(tmp_path)]) == 2
+    assert main(["--onednn", str(tmp_path / "on.json"), str(tmp_path / "off.json"), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "## oneDNN on and off" in text and "| vae | 109 (XLA off) | 312 (XLA off) | 2.86x |" in text
+    assert json.loads((tmp_path / "results.json").read_text())["onednn"]["rows"] == rows

@@ -374,10 +374,13 @@ TINY_TRAIN = (
 TENSORFLOW_START_UP = ("oneDNN custom operations", "cuda drivers", "absl::InitializeLog", "cpu_feature_guard")
 
 
-@pytest.mark.parametrize("tf_logs", [False, True])
-def test_a_run_prints_kerasgen_output_not_tensorflows_start_up_lines(tmp_path, tf_logs):
+@pytest.mark.parametrize("tf_logs, onednn_opts", [(False, None), (True, "0")])
+def test_a_run_prints_kerasgen_output_not_tensorflows_start_up_lines(tmp_path, tf_logs, onednn_opts):
+    """Also: the command turns oneDNN on unless TF_ENABLE_ONEDNN_OPTS is set (`kerasgen.onednn`); the card says."""
     command = [sys.executable, "-m", "kerasgen.cli", *(["--tf-logs"] if tf_logs else []), *TINY_TRAIN.split()]
-    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    unset = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")
+    environment = {key: value for key, value in os.environ.items() if key not in unset}
+    environment.update({"TF_ENABLE_ONEDNN_OPTS": onednn_opts} if onednn_opts else {})
     result = subprocess.run(
         [*command, "--out", str(tmp_path / "run")], capture_output=True, text=True, env=environment, timeout=300
     )
@@ -389,3 +392,17 @@ def test_a_run_prints_kerasgen_output_not_tensorflows_start_up_lines(tmp_path, t
         assert not [line for line in output.splitlines() if any(text in line for text in TENSORFLOW_START_UP)]
     else:  # TensorFlow 2.21 on x86-64 always announces where its kernels come from
         assert any(text in output for text in TENSORFLOW_START_UP)
+    card = json.loads((tmp_path / "run" / "card.json").read_text())
+    assert card["training"]["onednn"] is (onednn_opts is None)
+
+
+def test_prefer_onednn_sets_the_variable_only_when_unset_and_before_tensorflow(monkeypatch):
+    from kerasgen.onednn import prefer_onednn
+
+    assert prefer_onednn({"TF_ENABLE_ONEDNN_OPTS": "0"}) is False
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    environment = {}
+    assert prefer_onednn(environment) is True and environment == {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    monkeypatch.setitem(sys.modules, "tensorflow", object())
+    environment = {}
+    assert prefer_onednn(environment) is False and environment == {}

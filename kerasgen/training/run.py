@@ -11,6 +11,7 @@ from kerasgen import data, distribute, families, imaging, zoo
 from kerasgen.errors import UserError
 from kerasgen.files import write_atomically
 from kerasgen.finite import first_non_finite
+from kerasgen.onednn import onednn_enabled
 from kerasgen.training.callbacks import (
     KeepBestOnValidation,
     RunCheckpoint,
@@ -304,6 +305,7 @@ def fit_and_write(
     if bad_variable:  # cannot happen after a rollback to a checked epoch; never write such weights all the same
         raise UserError(f"Variable {bad_variable} is not finite; nothing was written to {out}.")
     training = {**recipe, "final_logs": run_checkpoint.epoch_logs, "completed_epochs": good_epochs, "xla": xla}
+    training["onednn"] = onednn_enabled()
     training["command"] = command_with_xla(recipe.get("command"), xla["jit_compile"])
     if start_step:
         training["resumed_from_step"] = start_step
