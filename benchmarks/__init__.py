@@ -28,6 +28,10 @@ What each figure is:
   on the wall and the CPU clock, paired by round, with their spread. Each
   configuration runs in two fresh processes, `TF_ENABLE_ONEDNN_OPTS=1` and
   `=0` (TensorFlow reads it at import).
+* oneDNN on and off (`--onednn ON_JSON OFF_JSON`): the training cases of two
+  runs, one per `TF_ENABLE_ONEDNN_OPTS` setting, side by side
+  (`benchmarks.report_onednn`). Without the variable, a run has oneDNN on, as
+  the `kerasgen` command does (`kerasgen.onednn`).
 
 Cases: every family at its zoo entry's configuration and batch size
 (autoencoder.mnist, vae.mnist, dcgan.mnist, cgan.mnist, classifier.mnist,

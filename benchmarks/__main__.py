@@ -35,6 +35,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kerasgen.onednn import prefer_onednn
+
+    prefer_onednn()  # measure what the `kerasgen` command runs
     from benchmarks import DEFAULT_OUT, report, run
 
     out = pathlib.Path(args.out) if args.out else DEFAULT_OUT
