@@ -3,12 +3,14 @@
 TensorFlow 2.21 turns its oneDNN kernels on by itself only on CPUs with
 AVX-512 (and the like); on AVX2-only CPUs they stay off unless
 `TF_ENABLE_ONEDNN_OPTS=1`. On 2 AMD EPYC AVX2 cores every family's train
-step was faster with them on, in its faster XLA mode: CycleGAN 1.12x at 32
-px, GAN 1.19x, conditional GAN 1.27x, classifier 1.71x, AutoEncoder 1.82x,
-VAE 2.9x, CycleGAN at 128 px level (benchmarks/RESULTS.md, "oneDNN on AVX2");
-`kerasgen train cyclegan` went from 10 min 50 s to 7 min 4 s. So the
-`kerasgen` command sets the variable to 1 before TensorFlow is imported,
-unless it is already set: `TF_ENABLE_ONEDNN_OPTS=0 kerasgen ...` keeps them off.
+step was faster with them on, each in its faster XLA mode: CycleGAN 1.12x
+at 32 px, GAN 1.18x, conditional GAN 1.27x, classifier 1.72x, AutoEncoder
+1.82x, VAE 2.87x, and CycleGAN at 128 px level (benchmarks/RESULTS.md,
+"oneDNN on and off"); `kerasgen train cyclegan` went from 10 min 50 s to
+5 min 52 s - 7 min 18 s. So the `kerasgen` command sets the variable to 1 before
+TensorFlow is imported, unless it is already set: `TF_ENABLE_ONEDNN_OPTS=0
+kerasgen ...` keeps them off. Code that imports kerasgen keeps TensorFlow's
+own default.
 
 Example:
     >>> from kerasgen.onednn import prefer_onednn
