@@ -402,7 +402,9 @@ def test_prefer_onednn_sets_the_variable_only_when_unset_and_before_tensorflow(m
     assert prefer_onednn({"TF_ENABLE_ONEDNN_OPTS": "0"}) is False
     monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
     environment = {}
-    assert prefer_onednn(environment) is True and environment == {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    assert prefer_onednn(environment, machine="x86_64") is True and environment == {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    environment = {}
+    assert prefer_onednn(environment, machine="aarch64") is False and environment == {}
     monkeypatch.setitem(sys.modules, "tensorflow", object())
     environment = {}
     assert prefer_onednn(environment) is False and environment == {}
