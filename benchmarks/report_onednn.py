@@ -16,7 +16,7 @@ The examples share two results dicts:
 """
 
 from benchmarks.markdown import fmt, table
-from benchmarks.report_peer import _cpu_words
+from benchmarks.report_peer import describe_cpu
 
 ONEDNN_CASES = "autoencoder,vae,gan,cgan,classifier,cyclegan.digits"
 """The cases of the section as measured in RESULTS.md: every family's default configuration."""
@@ -88,12 +88,12 @@ def onednn_section(comparison):
     ]
     return (
         "\n## oneDNN on and off\n\n"
-        f"{_cpu_words(comparison['cpu'])}; oneDNN {comparison['states'][0]} at {comparison['dates'][0]}, "
+        f"{describe_cpu(comparison['cpu'])}; oneDNN {comparison['states'][0]} at {comparison['dates'][0]}, "
         f"{comparison['states'][1]} at {comparison['dates'][1]}. Each side: a run of "
         f"`TF_ENABLE_ONEDNN_OPTS=1` (then `=0`) `python -m benchmarks --only {ONEDNN_CASES} --no-serving --out "
         "DIR`, then `python -m benchmarks --onednn ON/results.json OFF/results.json`. Median pipeline-fed ms/step "
         "of float32 training in each setting's faster XLA mode (the mode `kerasgen train` would time and keep); "
-        "the last column is off / on. The `kerasgen` command turns oneDNN on unless `TF_ENABLE_ONEDNN_OPTS` is set "
-        "(`kerasgen.onednn`).\n\n"
+        "the last column is off / on. On x86-64 the `kerasgen` command turns oneDNN on unless "
+        "`TF_ENABLE_ONEDNN_OPTS` is set (`kerasgen.onednn`).\n\n"
         + table(["case", "oneDNN on ms/step", "oneDNN off ms/step", "speed-up of oneDNN"], rows)
     )

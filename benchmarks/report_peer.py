@@ -38,7 +38,8 @@ def _mode(runner):
     return {"kerasgen_xla": "XLA on", "kerasgen_no_xla": "XLA off"}.get(runner, "-")
 
 
-def _cpu_words(cpu):
+def describe_cpu(cpu):
+    """A CPU of `benchmarks.machine.cpu_info` in words, e.g. `AMD EPYC, AVX2, 2 usable cores`."""
     flags = cpu.get("flags", [])
     simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     if "avx512_bf16" in flags:
@@ -130,7 +131,7 @@ def peer_section(results):
         titles = {row["case"]: row.get("title", "") for row in rows}
         parts += [f"- `{case}`: {title}.\n" for case, title in titles.items()]
         for row in rows:
-            cpu = _cpu_words(row.get("cpu", {}))
+            cpu = describe_cpu(row.get("cpu", {}))
             resolved = row.get("peer_jit_compile")
             load = [value for value in row.get("load_average") or [] if value is not None]
             load_words = f"; load average {' -> '.join(f'{value:.1f}' for value in load)}" if load else ""
