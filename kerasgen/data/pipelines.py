@@ -7,6 +7,13 @@ so that a run resumed at `start_step` sees exactly the batches an
 uninterrupted one would. Under a multi-worker strategy every worker builds the
 same global batches and keeps its share of each.
 
+Parallelism and prefetching are fixed (`PARALLEL_BATCHES`), not autotuned:
+a batch costs a gather and a cast (a resize and crop for photos), far below
+any train step, and with tf.data's autotuning on, deleting the iterator at
+the end of `fit` waited for the autotuner's thread to wake: 30 to 50 seconds
+of idle CPU before the model folder was written (TensorFlow 2.21, seen in a
+native stack of the main job).
+
 TensorFlow is imported inside the functions that build datasets.
 
 Example:
@@ -18,6 +25,9 @@ Example:
 import numpy as np
 
 from kerasgen.errors import UserError
+
+PARALLEL_BATCHES = 2
+"""Batches made at once, and batches prefetched ahead of the train step."""
 
 
 def steps_per_epoch(count, batch_size, drop_remainder=False):
@@ -126,7 +136,7 @@ def make_dataset(
         return batch_images if label_pool is None else (batch_images, tf.gather(label_pool, indices))
 
     dataset = index_batches.enumerate(start_step if epochs is not None else 0)
-    return _shard_by_data(dataset.map(batch, num_parallel_calls=tf.data.AUTOTUNE)).prefetch(tf.data.AUTOTUNE)
+    return _training_options(dataset.map(batch, num_parallel_calls=PARALLEL_BATCHES)).prefetch(PARALLEL_BATCHES)
 
 
 def make_unpaired_dataset(
@@ -221,8 +231,8 @@ def make_unpaired_dataset(
     remaining = max(0, epochs * steps - start_step)
     dataset = dataset.skip(start_step).take(remaining).apply(tf.data.experimental.assert_cardinality(remaining))
     dataset = dataset.enumerate(start_step)
-    dataset = dataset.map(lambda step, indices: batch_pair(step, indices), num_parallel_calls=tf.data.AUTOTUNE)
-    return _shard_by_data(dataset).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda step, indices: batch_pair(step, indices), num_parallel_calls=PARALLEL_BATCHES)
+    return _training_options(dataset).prefetch(PARALLEL_BATCHES)
 
 
 def _permutations(count, seed, first_round=0, rounds=None, shuffle=True):
@@ -266,10 +276,12 @@ def _shift(batch, max_shift, seed_pair):
     )
 
 
-def _shard_by_data(dataset):
-    """Under a multi-worker strategy, every worker builds the same global batches and keeps its share of each."""
+def _training_options(dataset):
+    """No autotuning (see the module's docstring); under a multi-worker strategy, every worker builds the same
+    global batches and keeps its share of each."""
     import tensorflow as tf
 
     options = tf.data.Options()
+    options.autotune.enabled = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
