@@ -109,6 +109,17 @@ def test_timing_the_step_both_ways_leaves_the_model_as_it_was(batch16):
     assert model.train_function is compiled_step  # fit runs the timed version, not a new trace
 
 
+def test_the_trial_traces_the_xla_step_before_compiling_it_in_a_thread(batch16):
+    """If a Keras version hides its train `tf.function` elsewhere, the trial still works, only slower: this says so."""
+    from kerasgen.training.xla import _traced
+
+    model, dataset = tiny_autoencoder(batch16)
+    model.jit_compile = True
+    model.make_train_function(force=True)
+    assert _traced(model.train_function, iter(dataset))
+    assert not _traced(lambda iterator: None, iter(dataset))
+
+
 def test_a_model_that_cannot_run_compiled_is_not_raced_and_stays_as_it_was(batch16):
     from kerasgen import training
     from kerasgen.training.xla import XLACompileError, time_train_step

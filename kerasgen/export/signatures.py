@@ -119,12 +119,16 @@ def translators(network, image_shape):
     import tensorflow as tf
 
     height, width, channels = image_shape
+    # One function for the generator, which every signature calls: it is traced once, not once per signature.
+    generate = tf.function(
+        lambda images: network(images, training=False), input_signature=[spec(image_shape, tf.float32, "images")]
+    )
 
     def translated(images):
         # ReflectionPadding2D's MirrorPad refuses an empty batch; answer one with an empty batch.
         return tf.cond(
             tf.shape(images)[0] > 0,
-            lambda: (network(images * 2.0 - 1.0, training=False) + 1.0) / 2.0,
+            lambda: (generate(images * 2.0 - 1.0) + 1.0) / 2.0,
             lambda: tf.zeros_like(images),
         )
 
