@@ -106,6 +106,22 @@ def test_uci_digits_are_a_resized_second_domain(size):
     assert train.max() == 255 and set(labels.tolist()) == set(range(10))
 
 
+@pytest.mark.parametrize(
+    "shape, size", [((6, 28, 28, 1), 32), ((4, 40, 40, 3), 16), ((3, 30, 30, 3), 57), ((3, 30, 20, 3), 25)]
+)
+def test_resizing_a_stack_equals_pillow_resizing_each_image(shape, size):
+    from PIL import Image
+
+    images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    one_by_one = [
+        np.asarray(Image.fromarray(image.squeeze(-1) if shape[-1] == 1 else image).resize((size, size), Image.BILINEAR))
+        for image in images
+    ]
+    np.testing.assert_array_equal(
+        sources._resize(images, size), np.stack(one_by_one).reshape(len(images), size, size, shape[-1])
+    )
+
+
 def test_uci_test_digits_are_the_former_heldout_digits():
     from sklearn.datasets import load_digits
 
