@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from kerasgen import data
+from kerasgen.data import images as data_images
 from kerasgen.data import sources
 from kerasgen.errors import UserError
 
@@ -118,7 +119,7 @@ def test_resizing_a_stack_equals_pillow_resizing_each_image(shape, size):
         for image in images
     ]
     np.testing.assert_array_equal(
-        sources._resize(images, size), np.stack(one_by_one).reshape(len(images), size, size, shape[-1])
+        data_images.resize_images(images, size), np.stack(one_by_one).reshape(len(images), size, size, shape[-1])
     )
 
 

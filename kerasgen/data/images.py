@@ -1,4 +1,4 @@
-"""Image files: finding them below a folder and reading them as uint8 arrays.
+"""Image files: finding them below a folder and reading them as uint8 arrays; resizing such arrays.
 
 Reading image files (`read_image`): any Pillow mode is converted to the
 requested channels: 16-bit PNGs are scaled (65535 reads as 255, not clipped),
@@ -132,3 +132,50 @@ def _converted(picture, channels):
         grey = np.clip(np.asarray(picture, dtype=np.float64), 0, 65535)
         picture = Image.fromarray(np.round(grey / 257).astype(np.uint8))
     return picture.convert("L" if channels == 1 else "RGB")
+
+
+def resize_images(images, size):
+    """uint8 images (N, H, W, C) resized (bilinear) to (N, size, size, C), exactly as Pillow resizes each image.
+
+    Pillow resizes in two passes, rows then columns, rounding to uint8 after
+    each, and a pass treats every row (column) on its own. So square images,
+    stacked into one tall strip, take the row pass in one call and, transposed
+    and stacked again, the column pass in another: 55,000 MNIST digits in
+    0.7 s instead of 1.8 s. Pillow may take the passes in the other order when
+    one side shrinks and the other grows, so other images are resized one by one.
+
+    Example:
+        >>> resize_images(np.zeros((5, 28, 28, 1), np.uint8), 32).shape
+        (5, 32, 32, 1)
+    """
+    from PIL import Image
+
+    count, height, width, channels = images.shape
+
+    def rows_resized(stack, new_width):
+        rows = stack.reshape(-1, stack.shape[2], channels)
+        strip = Image.fromarray(rows[..., 0] if channels == 1 else rows).resize((new_width, len(rows)), Image.BILINEAR)
+        return np.asarray(strip).reshape(len(stack), stack.shape[1], new_width, channels)
+
+    if height == width and count:
+        wide = rows_resized(np.ascontiguousarray(images), size)
+        return np.ascontiguousarray(
+            rows_resized(np.ascontiguousarray(wide.transpose(0, 2, 1, 3)), size).transpose(0, 2, 1, 3)
+        )
+    resized = [
+        np.asarray(Image.fromarray(image[..., 0] if channels == 1 else image).resize((size, size), Image.BILINEAR))
+        for image in images
+    ]
+    return np.stack(resized).reshape(count, size, size, channels)
+
+
+def grey_images(images):
+    """uint8 RGB images (N, H, W, 3) in grey (N, H, W, 1), as Pillow converts RGB to L.
+
+    Example:
+        >>> grey_images(np.zeros((2, 8, 8, 3), np.uint8)).shape
+        (2, 8, 8, 1)
+    """
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(image).convert("L")) for image in images])[..., None]

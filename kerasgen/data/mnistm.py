@@ -38,7 +38,7 @@ import pathlib
 import numpy as np
 
 from kerasgen.data import sources
-from kerasgen.data.images import read_image
+from kerasgen.data.images import read_image, resize_images
 from kerasgen.errors import UserError
 from kerasgen.files import cannot_write, kerasgen_home, save_atomically
 
@@ -196,7 +196,7 @@ def build_mnistm():
     Example:
         >>> images = build_mnistm()
     """
-    digits = sources._resize(sources.load_mnist("all")[0], SIZE)[..., 0]
+    digits = resize_images(sources.load_mnist("all")[0], SIZE)[..., 0]
     photos = read_photos()
     photo_index, tops, lefts = draw_patches(len(digits), [photo.shape for photo in photos])
     images = np.empty((*digits.shape, 3), np.uint8)
