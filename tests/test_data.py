@@ -209,7 +209,7 @@ def test_epoch_keyed_pipeline_resumes_mid_run_on_the_same_batches():
 
 
 def test_training_pipelines_are_not_autotuned_and_shard_by_data():
-    """With autotuning on, deleting the iterator at the end of `fit` waited 30-50 s for tf.data's autotuner."""
+    """With autotuning on, deleting the iterator at the end of `fit` waited up to 50 s for tf.data's autotuner."""
     import tensorflow as tf
 
     images, _ = data.load_images("mnist", "test", 16)

@@ -10,7 +10,7 @@ same global batches and keeps its share of each.
 Parallelism and prefetching are fixed (`PARALLEL_BATCHES`), not autotuned:
 a batch costs a gather and a cast (a resize and crop for photos), far below
 any train step, and with tf.data's autotuning on, deleting the iterator at
-the end of `fit` waited for the autotuner's thread to wake: 30 to 50 seconds
+the end of `fit` waited for the autotuner's thread to wake: up to 50 seconds
 of idle CPU before the model folder was written (TensorFlow 2.21, seen in a
 native stack of the main job).
 
