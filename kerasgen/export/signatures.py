@@ -118,11 +118,11 @@ def translators(network, image_shape):
     """
     import tensorflow as tf
 
-    from kerasgen.inference import inference_function
-
     height, width, channels = image_shape
     # One function for the generator, which every signature calls: it is traced once, not once per signature.
-    generate = inference_function(network, image_shape)
+    generate = tf.function(
+        lambda images: network(images, training=False), input_signature=[spec(image_shape, tf.float32, "images")]
+    )
 
     def translated(images):
         # ReflectionPadding2D's MirrorPad refuses an empty batch; answer one with an empty batch.
