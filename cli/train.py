@@ -6,6 +6,8 @@ exposed hyperparameters, with the model class's own constructor defaults, and
 the options every run has (output, checkpoints, precision, distribution).
 """
 
+import concurrent.futures
+
 import click
 from click import UsageError
 
@@ -180,30 +182,52 @@ class FamilyCommand(click.Command):
             click.echo("Worker done (the chief writes the model folder).")
             return
         click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
-        if family.export_after_training and not no_export:
-            export_folder(folder, export_base)
-        import keras
-
-        from kerasgen import zoo
-
-        keras.mixed_precision.set_global_policy("float32")  # measured as `kerasgen evaluate` measures it
-        line = zoo.load(folder).closing_line(zoo.card(folder))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # the export's tracing beside the figures' compute
+            exporting = family.export_after_training and not no_export
+            version = pool.submit(export_folder, folder, export_base) if exporting else None
+            line = closing_line(folder)
+            if version is not None:
+                version = version.result()
+                click.echo(f"SavedModel: {version}/")
+                click.echo(f"Serve it with: {docker_command(version)}")
         if line:
             click.echo(line)
         click.echo(f"Next: kerasgen evaluate {folder}  |  kerasgen sample {folder} -o grid.png")
 
 
+def closing_line(folder):
+    """The trained model's closing line (its figures on held-out data), or None; measured in float32."""
+    from kerasgen import zoo
+
+    in_float32()  # measured as `kerasgen evaluate` measures it
+    return zoo.load(folder).closing_line(zoo.card(folder))
+
+
 def export_folder(folder, export_base):
+    """Export the model folder as a SavedModel version under `export_base`; returns the version's folder."""
     from kerasgen import export
     from kerasgen.errors import UserError
     from kerasgen.files import cannot_write
 
+    in_float32()  # exported as `kerasgen export` exports it
     try:
-        version = export.export(folder, base=export_base)
+        return export.export(folder, base=export_base)
     except OSError as error:  # e.g. a full disk while writing the SavedModel; the export cleaned up after itself
         raise UserError(cannot_write(export_base, error)) from None
-    click.echo(f"SavedModel: {version}/")
-    click.echo(f"Serve it with: {export.docker_command(version)}")
+
+
+def docker_command(version):
+    from kerasgen import export
+
+    return export.docker_command(version)
+
+
+def in_float32():
+    """Build models in float32 from here on in this thread (Keras keeps the dtype policy per thread), as a new
+    `kerasgen` process would after a mixed-precision run."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
 
 
 class FamilyGroup(click.Group):

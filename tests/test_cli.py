@@ -279,6 +279,27 @@ def test_train_cyclegan_writes_a_complete_folder(cyclegan_folder):
     assert Image.open(cyclegan_folder / "samples.png").size == (2 * (8 * 17 + 1), 2 * (6 * 17 + 1))
 
 
+def test_train_cyclegan_prints_the_export_before_the_figures_measured_beside_it(cyclegan_run):
+    lines = [line.split(":")[0] for line in cyclegan_run[1].splitlines() if not line.startswith(("Epoch", "XLA"))]
+    wanted = ["Model folder", "SavedModel", "Serve it with", "Held-out digits", "Next"]
+    assert [line for line in lines if line in wanted] == wanted, cyclegan_run[1]
+
+
+def test_train_cyclegan_whose_export_fails_says_so_and_keeps_its_model_folder(tmp_path, monkeypatch):
+    from kerasgen import export
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "export", full_disk)
+    out = tmp_path / "cyclegan"
+    result = invoke("train", "cyclegan", "--out", out, "--export-base", tmp_path / "served", *TINY_CYCLEGAN)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "No space left on device" in last, result.output
+    assert (out / "card.json").is_file() and (out / "model.weights.h5").is_file()
+
+
 def test_translate_a_folder_of_mixed_images_keeps_names_and_sizes(cyclegan_folder, image_folder, tmp_path):
     from PIL import Image
 
