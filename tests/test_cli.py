@@ -80,6 +80,28 @@ def test_console_script_help_exits_zero():
     assert result.returncode == 0 and "train" in result.stdout
 
 
+def test_leaving_after_tensorflow_runs_exit_handlers_flushes_output_and_keeps_the_status(tmp_path):
+    script = (
+        "import atexit, pathlib, sys\n"
+        "import tensorflow\n"
+        "from kerasgen.cli import leave\n"
+        f"atexit.register(lambda: pathlib.Path({str(tmp_path / 'handled')!r}).write_text('yes'))\n"
+        "sys.stdout.write('unflushed output')\n"
+        "leave(3)\n"
+        "print('never here')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3 and result.stdout == "unflushed output", result.stderr
+    assert (tmp_path / "handled").read_text() == "yes"
+    mistake = subprocess.run(
+        [sys.executable, "-m", "kerasgen.cli", "sample", str(tmp_path / "no such model")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert mistake.returncode == 2 and mistake.stderr.strip().splitlines()[-1].startswith("Error: ")
+
+
 def test_train_writes_a_complete_model_folder(vae_folder):
     card = json.loads((vae_folder / "card.json").read_text())
     assert card["class"] == "VAE" and card["config"]["latent_dim"] == 3
