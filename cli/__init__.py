@@ -6,6 +6,7 @@ User mistakes print one line (`Error: ...`) and exit with status 2.
 """
 
 import atexit
+import contextlib
 import importlib
 import os
 import shlex
@@ -130,5 +131,6 @@ def leave(code):
         code = 1
     atexit._run_exitfuncs()  # what a normal exit runs first: logging's shutdown, temporary folders' cleanup
     for stream in (sys.stdout, sys.stderr):
-        stream.flush()
+        with contextlib.suppress(OSError):  # a reader that went away (`| head`)
+            stream.flush()
     os._exit(code or 0)
