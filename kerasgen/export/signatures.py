@@ -120,6 +120,8 @@ def translators(network, image_shape):
 
     height, width, channels = image_shape
     # One function for the generator, which every signature calls: it is traced once, not once per signature.
+    # Not `kerasgen.inference.inference_function`: that one holds its network weakly, and these translators
+    # must keep working after the model that made them is gone (tests/test_image_guard.py relies on it).
     generate = tf.function(
         lambda images: network(images, training=False), input_signature=[spec(image_shape, tf.float32, "images")]
     )
