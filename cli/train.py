@@ -182,14 +182,16 @@ class FamilyCommand(click.Command):
             click.echo("Worker done (the chief writes the model folder).")
             return
         click.echo(f"Model folder: {folder}  (samples: {folder / 'samples.png'})")
+        exporting = family.export_after_training and not no_export
         with concurrent.futures.ThreadPoolExecutor(1) as pool:  # the export's tracing beside the figures' compute
-            exporting = family.export_after_training and not no_export
             version = pool.submit(export_folder, folder, export_base) if exporting else None
             line = closing_line(folder)
             if version is not None:
+                from kerasgen import export
+
                 version = version.result()
                 click.echo(f"SavedModel: {version}/")
-                click.echo(f"Serve it with: {docker_command(version)}")
+                click.echo(f"Serve it with: {export.docker_command(version)}")
         if line:
             click.echo(line)
         click.echo(f"Next: kerasgen evaluate {folder}  |  kerasgen sample {folder} -o grid.png")
@@ -214,12 +216,6 @@ def export_folder(folder, export_base):
         return export.export(folder, base=export_base)
     except OSError as error:  # e.g. a full disk while writing the SavedModel; the export cleaned up after itself
         raise UserError(cannot_write(export_base, error)) from None
-
-
-def docker_command(version):
-    from kerasgen import export
-
-    return export.docker_command(version)
 
 
 def in_float32():
