@@ -29,6 +29,7 @@ from benchmarks.report_tables import (
     mixed_table,
     serving_table,
     throughput_table,
+    xla_speedups,
     xla_table,
 )
 
@@ -88,11 +89,11 @@ def render(results):
     if recommended:
         parts.append(
             f"\nXLA faster on this machine, per family: `{recommended}`. `kerasgen train` does not read this table, "
-            "because the answer changes with the CPU kind (the peer table below, with oneDNN on and off, has XLA "
-            "0.39-0.94x as fast for CycleGAN where this table has it 0.93-1.40x): a run of 500 steps or more "
-            "compiles its train step both ways, times both on its own batches in alternating rounds, keeps the "
-            "faster and records the two timings in its card (`kerasgen.training.choose_xla`); shorter runs train "
-            "without XLA.\n"
+            f"because the answer changes with the CPU kind and the oneDNN setting ({_cyclegan_xla_range(results)}"
+            "on 2 AMD EPYC AVX-512 cores with oneDNN on, `docs/benchmarks.md` has XLA 0.39-0.56x as fast for "
+            "CycleGAN at 32 and 128 px): a run of 500 steps or more compiles its train step both ways, times both "
+            "on its own batches in alternating rounds, keeps the faster and records the two timings in its card "
+            "(`kerasgen.training.choose_xla`); shorter runs train without XLA.\n"
         )
     parts.append(
         "\n## Floating-point work per training step\n\nProfiler: TensorFlow's profiler on the graph of one "
@@ -186,3 +187,10 @@ def merge(parts):
     errors = [error for part in parts for error in part.get("errors", [])]
     merged["errors"] = [error for error in errors if error.split(":")[0].split()[0] not in measured]
     return merged
+
+
+def _cyclegan_xla_range(results):
+    speedups = xla_speedups(results, "cyclegan.")
+    if not speedups:
+        return ""
+    return f"this table has XLA {min(speedups):.2f}-{max(speedups):.2f}x as fast for CycleGAN; "

@@ -92,13 +92,12 @@ def throughput_table(results, policy="float32"):
 
 
 def xla_table(results):
-    """Per case: pipeline-fed images/s with XLA on and off, the faster setting, and the family's default now.
+    """Per case: pipeline-fed images/s with XLA on and off, and the faster setting.
 
     Example:
         >>> xla_table(results).splitlines()[2]
-        '| gan | gan | 320 | 256 | 1.25x | on | - |'
+        '| gan | gan | 320 | 256 | 1.25x | on |'
     """
-    current = results.get("xla_by_default", {})
     family_of = results.get("training_family", {})
     rows = []
     for case in cases_in(results):
@@ -107,25 +106,24 @@ def xla_table(results):
             continue
         faster, _ = faster_jit(results, case)
         ratio = off["median_s"] / on["median_s"]
-        family = family_of.get(case)
-        now = current.get(family) if family else None
-        rows.append(
-            [case, family or "-", _rate(on), _rate(off), f"{ratio:.2f}x", "on" if faster else "off", _on_off(now)]
-        )
-    headers = [
-        "case",
-        "family",
-        "XLA on images/s",
-        "XLA off images/s",
-        "speed-up of XLA",
-        "faster",
-        "default now",
-    ]
+        rows.append([case, family_of.get(case, "-"), _rate(on), _rate(off), f"{ratio:.2f}x", "on" if faster else "off"])
+    headers = ["case", "family", "XLA on images/s", "XLA off images/s", "speed-up of XLA", "faster"]
     return table(headers, rows)
 
 
-def _on_off(value):
-    return "-" if value is None else ("on" if value else "off")
+def xla_speedups(results, prefix):
+    """XLA's pipeline-fed speed-ups (off / on step time) of the cases whose name starts with `prefix`.
+
+    Example:
+        >>> xla_speedups(results, "cyclegan.")
+        [1.27, 1.09, 1.41]
+    """
+    speedups = []
+    for case in cases_in(results):
+        on, off = timing(results, case, True, "pipeline"), timing(results, case, False, "pipeline")
+        if case.startswith(prefix) and on and off:
+            speedups.append(round(off["median_s"] / on["median_s"], 2))
+    return speedups
 
 
 def flops_table(results):

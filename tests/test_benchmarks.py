@@ -76,6 +76,29 @@ def test_report_reads_the_numbers():
     assert "ValueError: no" in text
 
 
+def test_xla_section_reads_cyclegans_speedups_from_its_own_table():
+    def step(case, jit, median_s):
+        return {"case": case, "policy": "float32", "jit": jit, "feed": "pipeline", "batch_size": 1, "steps": 3}, {
+            "median_s": median_s,
+            "min_s": median_s,
+            "max_s": median_s,
+            "images_per_s": 1 / median_s,
+        }
+
+    steps = [("cyclegan.digits", True, 0.2), ("cyclegan.digits", False, 0.3), ("cyclegan.128", True, 4.0)]
+    steps += [("cyclegan.128", False, 3.0), ("gan", True, 0.1), ("gan", False, 0.5)]
+    results = {"training_family": {"cyclegan.digits": "cyclegan", "gan": "gan"}, "training": []}
+    for case, jit, median_s in steps:
+        row, times = step(case, jit, median_s)
+        results["training"].append({**row, **times})
+    assert report.xla_speedups(results, "cyclegan.") == [1.5, 0.75]
+    assert report.xla_table(results).splitlines()[2:4] == [
+        "| cyclegan.digits | cyclegan | 5 | 3.33 | 1.50x | on |",
+        "| cyclegan.128 | - | 0.25 | 0.333 | 0.75x | off |",
+    ]
+    assert "this table has XLA 0.75-1.50x as fast for CycleGAN" in report.render(results)
+
+
 def test_serving_rates_skip_batches_that_would_take_too_long():
     calls = []
     results = serving_child.rates(lambda batch: lambda: calls.append(batch), [64, 1], max_call_s=1e9, budget_s=1.0)
