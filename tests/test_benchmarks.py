@@ -99,6 +99,32 @@ def test_xla_section_reads_cyclegans_speedups_from_its_own_table():
     assert "this table has XLA 0.75-1.50x as fast for CycleGAN" in report.render(results)
 
 
+def test_a_pipeline_share_above_target_says_whether_the_feeds_steps_overlap():
+    def row(feed, jit, low, median, high):
+        return {"case": "toy", "policy": "float32", "jit": jit, "feed": feed, "min_s": low, "median_s": median}, high
+
+    results = {"training": []}
+    for feed, jit, low, median, high in [
+        ("pipeline", True, 0.20, 0.22, 0.25),
+        ("memory", True, 0.18, 0.19, 0.21),
+        ("pipeline", False, 0.30, 0.31, 0.32),
+        ("memory", False, 0.25, 0.26, 0.27),
+    ]:
+        fields, max_s = row(feed, jit, low, median, high)
+        results["training"].append({**fields, "max_s": max_s})
+    results["training"] += [
+        {"case": "toy", "policy": "float32", "jit": True, "pipeline_share": 0.136},
+        {"case": "toy", "policy": "float32", "jit": False, "pipeline_share": 0.161},
+    ]
+    text = report.limits_section(results)
+    assert "at most 16.1% of a step (above the 5% target; XLA off, its pipeline-fed steps (300-320 ms) were" in text
+    assert "all slower than the memory-fed ones (250-270 ms))." in text
+    results["training"][-1]["pipeline_share"] = 0.02
+    text = report.limits_section(results)
+    assert "at most 13.6% of a step (above the 5% target; XLA on, its pipeline-fed steps (200-250 ms)" in text
+    assert "overlap the memory-fed ones (180-210 ms): not told apart from timing noise" in text
+
+
 def test_serving_rates_skip_batches_that_would_take_too_long():
     calls = []
     results = serving_child.rates(lambda batch: lambda: calls.append(batch), [64, 1], max_call_s=1e9, budget_s=1.0)
