@@ -9,7 +9,7 @@ The example reads one case timed with XLA on and off and its FLOPs (the
 """
 
 from benchmarks.markdown import percent
-from benchmarks.report_lookup import cases_in, faster_jit, peak_gflops, pipeline_share, timing
+from benchmarks.report_lookup import cases_in, faster_jit, peak_gflops, pipeline_share, timing, xla_speedup
 
 PIPELINE_TARGET = 0.05  # the input pipeline should cost less than this share of a step
 PEAK_TARGET = 0.5  # CycleGAN at 128 px and above should reach this fraction of the matmul peak
@@ -27,11 +27,10 @@ def limits_section(results):
     bullets = []
     peak = peak_gflops(results)
     for case in cases_in(results):
-        on, off = timing(results, case, True, "pipeline"), timing(results, case, False, "pipeline")
-        if on and off:
-            faster = "on" if on["median_s"] < off["median_s"] else "off"
-            ratio = max(on["median_s"], off["median_s"]) / min(on["median_s"], off["median_s"])
-            bullets.append(f"`{case}`: the step is {ratio:.2f}x faster with XLA {faster}.")
+        speedup = xla_speedup(results, case)
+        if speedup is not None:
+            faster = "on" if speedup > 1 else "off"
+            bullets.append(f"`{case}`: the step is {max(speedup, 1 / speedup):.2f}x faster with XLA {faster}.")
         shares = [(pipeline_share(results, case, jit), jit) for jit in (True, False)]
         shares = [(value, jit) for value, jit in shares if value is not None]
         if shares:

@@ -84,6 +84,17 @@ def faster_jit(results, case, feed="pipeline", policy="float32"):
     return min(timed, key=lambda pair: pair[1]["median_s"])
 
 
+def xla_speedup(results, case):
+    """XLA's pipeline-fed speed-up for a case (step time without XLA over with it), or None unless both ran.
+
+    Example:
+        >>> xla_speedup(results, "gan")
+        1.25
+    """
+    on, off = timing(results, case, True, "pipeline"), timing(results, case, False, "pipeline")
+    return off["median_s"] / on["median_s"] if on and off else None
+
+
 def peak_gflops(results):
     """The measured fp32 matmul peak in GFLOP/s, or None if it was not measured.
 

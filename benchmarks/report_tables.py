@@ -13,7 +13,7 @@ pipeline and from memory, and its FLOPs:
 """
 
 from benchmarks.markdown import percent, table
-from benchmarks.report_lookup import cases_in, faster_jit, peak_gflops, pipeline_share, timing
+from benchmarks.report_lookup import cases_in, faster_jit, peak_gflops, pipeline_share, timing, xla_speedup
 
 
 def _ms(row):
@@ -101,12 +101,11 @@ def xla_table(results):
     family_of = results.get("training_family", {})
     rows = []
     for case in cases_in(results):
-        on, off = timing(results, case, True, "pipeline"), timing(results, case, False, "pipeline")
-        if not (on and off):
-            continue
-        faster, _ = faster_jit(results, case)
-        ratio = off["median_s"] / on["median_s"]
-        rows.append([case, family_of.get(case, "-"), _rate(on), _rate(off), f"{ratio:.2f}x", "on" if faster else "off"])
+        speedup = xla_speedup(results, case)
+        if speedup is not None:
+            on, off = timing(results, case, True, "pipeline"), timing(results, case, False, "pipeline")
+            faster = "on" if speedup >= 1 else "off"
+            rows.append([case, family_of.get(case, "-"), _rate(on), _rate(off), f"{speedup:.2f}x", faster])
     headers = ["case", "family", "XLA on images/s", "XLA off images/s", "speed-up of XLA", "faster"]
     return table(headers, rows)
 
@@ -118,12 +117,8 @@ def xla_speedups(results, prefix):
         >>> xla_speedups(results, "cyclegan.")
         [1.27, 1.09, 1.41]
     """
-    speedups = []
-    for case in cases_in(results):
-        on, off = timing(results, case, True, "pipeline"), timing(results, case, False, "pipeline")
-        if case.startswith(prefix) and on and off:
-            speedups.append(round(off["median_s"] / on["median_s"], 2))
-    return speedups
+    speedups = [xla_speedup(results, case) for case in cases_in(results) if case.startswith(prefix)]
+    return [round(speedup, 2) for speedup in speedups if speedup is not None]
 
 
 def flops_table(results):

@@ -77,20 +77,14 @@ def test_report_reads_the_numbers():
 
 
 def test_xla_section_reads_cyclegans_speedups_from_its_own_table():
-    def step(case, jit, median_s):
-        return {"case": case, "policy": "float32", "jit": jit, "feed": "pipeline", "batch_size": 1, "steps": 3}, {
-            "median_s": median_s,
-            "min_s": median_s,
-            "max_s": median_s,
-            "images_per_s": 1 / median_s,
-        }
-
     steps = [("cyclegan.digits", True, 0.2), ("cyclegan.digits", False, 0.3), ("cyclegan.128", True, 4.0)]
     steps += [("cyclegan.128", False, 3.0), ("gan", True, 0.1), ("gan", False, 0.5)]
-    results = {"training_family": {"cyclegan.digits": "cyclegan", "gan": "gan"}, "training": []}
-    for case, jit, median_s in steps:
-        row, times = step(case, jit, median_s)
-        results["training"].append({**row, **times})
+    row = {"policy": "float32", "feed": "pipeline", "batch_size": 1, "steps": 3}
+    training = [
+        {**row, "case": case, "jit": jit, "median_s": s, "min_s": s, "max_s": s, "images_per_s": 1 / s}
+        for case, jit, s in steps
+    ]
+    results = {"training_family": {"cyclegan.digits": "cyclegan", "gan": "gan"}, "training": training}
     assert report.xla_speedups(results, "cyclegan.") == [1.5, 0.75]
     assert report.xla_table(results).splitlines()[2:4] == [
         "| cyclegan.digits | cyclegan | 5 | 3.33 | 1.50x | on |",
@@ -100,22 +94,15 @@ def test_xla_section_reads_cyclegans_speedups_from_its_own_table():
 
 
 def test_a_pipeline_share_above_target_says_whether_the_feeds_steps_overlap():
-    def row(feed, jit, low, median, high):
-        return {"case": "toy", "policy": "float32", "jit": jit, "feed": feed, "min_s": low, "median_s": median}, high
-
-    results = {"training": []}
-    for feed, jit, low, median, high in [
-        ("pipeline", True, 0.20, 0.22, 0.25),
-        ("memory", True, 0.18, 0.19, 0.21),
-        ("pipeline", False, 0.30, 0.31, 0.32),
-        ("memory", False, 0.25, 0.26, 0.27),
-    ]:
-        fields, max_s = row(feed, jit, low, median, high)
-        results["training"].append({**fields, "max_s": max_s})
-    results["training"] += [
-        {"case": "toy", "policy": "float32", "jit": True, "pipeline_share": 0.136},
-        {"case": "toy", "policy": "float32", "jit": False, "pipeline_share": 0.161},
+    timed = [("pipeline", True, 0.20, 0.22, 0.25), ("memory", True, 0.18, 0.19, 0.21)]
+    timed += [("pipeline", False, 0.30, 0.31, 0.32), ("memory", False, 0.25, 0.26, 0.27)]
+    row = {"case": "toy", "policy": "float32"}
+    training = [
+        {**row, "jit": jit, "feed": feed, "min_s": low, "median_s": median, "max_s": high}
+        for feed, jit, low, median, high in timed
     ]
+    training += [{**row, "jit": True, "pipeline_share": 0.136}, {**row, "jit": False, "pipeline_share": 0.161}]
+    results = {"training": training}
     text = report.limits_section(results)
     assert "at most 16.1% of a step (above the 5% target; XLA off, its pipeline-fed steps (300-320 ms) were" in text
     assert "all slower than the memory-fed ones (250-270 ms))." in text
