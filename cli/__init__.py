@@ -26,6 +26,15 @@ COMMANDS = {
 }
 
 
+class OutputPath(click.Path):
+    """A `click.Path` for what a command writes: an empty string is refused instead of meaning the current folder."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("must not be empty.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use (click docs, "Lazily Loading Subcommands")."""
 

@@ -2,12 +2,14 @@
 
 import click
 
+from kerasgen.cli import OutputPath
+
 
 @click.command()
 @click.argument("name_or_dir", required=False)
 @click.option(
     "--base",
-    type=click.Path(file_okay=False),
+    type=OutputPath(file_okay=False),
     default="saved_models",
     show_default=True,
     help="Folder of served models; the export goes to BASE/NAME/VERSION/.",
@@ -24,7 +26,7 @@ import click
 )
 @click.option(
     "--serving-config",
-    type=click.Path(dir_okay=False),
+    type=OutputPath(dir_okay=False),
     help="Write a TF Serving models.config naming every model under --base to this file.",
 )
 @click.option(

@@ -2,6 +2,10 @@
 
 import click
 
+from kerasgen.cli import OutputPath
+
+MANIFOLD_SIDE_MAX = 64  # a grid of 4,096 images, -n's own limit
+
 
 def parse_labels(ctx, param, value):
     """'3' or '0,1,2' -> (3,) or (0, 1, 2); None stays None."""
@@ -19,7 +23,7 @@ def parse_labels(ctx, param, value):
 @click.command()
 @click.argument("name_or_dir")
 @click.option("-n", "--count", type=click.IntRange(min=1, max=4096), default=64, show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="grid.png", show_default=True)
+@click.option("-o", "--output", type=OutputPath(dir_okay=False), default="grid.png", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--manifold", is_flag=True, help="For a 2-d latent space: decode a grid of it (-n is the grid's side).")
 @click.option(
@@ -40,6 +44,12 @@ def sample(name_or_dir, count, output, seed, manifold, labels, interpolate):
     from kerasgen import imaging, zoo
 
     model = zoo.load(name_or_dir)
+    if manifold and not hasattr(model, "manifold"):
+        raise click.UsageError(f"--manifold is for VAEs; {name_or_dir} is a {type(model).__name__}.")
+    if manifold and count > MANIFOLD_SIDE_MAX:
+        raise click.BadParameter(
+            f"with --manifold, -n is the grid's side: at most {MANIFOLD_SIDE_MAX}", param_hint="'-n'"
+        )
     if (labels or interpolate) and not hasattr(model, "generate"):
         raise click.UsageError("--labels and --interpolate are for GANs.")
     if labels and not model.num_classes:

@@ -11,11 +11,12 @@ import concurrent.futures
 import click
 from click import UsageError
 
+from kerasgen.cli import OutputPath
 from kerasgen.families import Option
 
 RUN_OPTIONS = [
     click.Option(["--seed"], type=int, default=0, show_default=True, help="Seeds weights, shuffling and sampling."),
-    click.Option(["--out"], type=click.Path(), default=None, help="Output folder [default: runs/FAMILY]."),
+    click.Option(["--out"], type=OutputPath(), default=None, help="Output folder [default: runs/FAMILY]."),
     click.Option(
         ["--overwrite"], is_flag=True, help="Replace a model already in --out (or restart its unfinished run)."
     ),
@@ -63,7 +64,7 @@ RUN_OPTIONS = [
 EXPORT_OPTIONS = [
     click.Option(
         ["--export-base"],
-        type=click.Path(file_okay=False),
+        type=OutputPath(file_okay=False),
         default="saved_models",
         show_default=True,
         help="At the end, export a SavedModel for TF Serving to EXPORT_BASE/NAME/VERSION/ (NAME: the --out folder's).",
@@ -172,7 +173,7 @@ class FamilyCommand(click.Command):
         from kerasgen.training import train
 
         family = self.family
-        out = out or f"runs/{family.name}"
+        out = f"runs/{family.name}" if out is None else out
         context = click.get_current_context()
         context.params["out"] = out
         if options.get("channels"):

@@ -8,6 +8,7 @@ becomes a one-line `UserError` that names the file.
 
 import os
 import pathlib
+import re
 import tempfile
 
 from kerasgen.errors import UserError
@@ -75,6 +76,13 @@ def save_atomically(path, save, suffix=".tmp"):
 
 
 def cannot_write(path, error):
-    """The one-line message for an `OSError` raised while writing `path`."""
-    reason = error.strerror or (str(error).splitlines() or [type(error).__name__])[0]
-    return f"Cannot write {str(path)!r}: {reason}; anything already there is unchanged."
+    """The one-line message for an error raised while writing `path`: an `OSError`, or TensorFlow's `OpError`.
+
+    Example:
+        >>> cannot_write("runs/vae/model.weights.h5", OSError(28, "No space left on device"))
+        "Cannot write 'runs/vae/model.weights.h5': No space left on device; anything already there is unchanged."
+    """
+    reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+    code = re.search(r"errno = (\d+)", reason)  # h5py's messages spread the system's reason over several lines
+    reason = os.strerror(int(code[1])) if code else (reason.strip().splitlines() or [type(error).__name__])[0]
+    return f"Cannot write {str(path)!r}: {reason.strip().rstrip('.')}; anything already there is unchanged."

@@ -82,15 +82,39 @@ def _resized(image, size):
     return np.asarray(picture.resize((size, size), Image.BILINEAR)).reshape(size, size, image.shape[-1])
 
 
+def _check_targets(jobs, out_dir):
+    """`UserError` if two inputs would be written to one file, or a translation would replace an input."""
+    sources = {path.resolve(): path for path, _ in jobs}
+    claimed = {}
+    for path, relative in jobs:
+        target = (out_dir / relative).resolve()
+        if target in claimed:
+            raise UserError(
+                f"{str(claimed[target])!r} and {str(path)!r} would both be written to {str(out_dir / relative)!r}; "
+                "rename one, or translate them into different --output folders."
+            )
+        if target in sources:
+            raise UserError(
+                f"The translation of {str(path)!r} would be written over the input {str(sources[target])!r}; "
+                "choose another --output."
+            )
+        claimed[target] = path
+
+
 def translate_files(model, inputs, direction, out_dir):
     """Translate image files and folders with a CycleGAN; write PNGs of each input's own size.
 
     Each image is converted to the model's channels, resized to its size,
     translated, and resized back. A folder's images keep their relative paths
-    under `out_dir`; a single file lands directly in it.
+    under `out_dir`; a single file lands directly in it. Inputs that would
+    share an output file, or outputs that would replace an input, are refused
+    before anything is read.
 
     Returns:
         The written paths.
+
+    Raises:
+        UserError: an input is missing, unreadable, or its output would collide as above.
 
     Example:
         >>> translate_files(kerasgen.zoo.load("cyclegan.digits"), ["uci/"], "a2b", "as_mnist/")
@@ -107,6 +131,7 @@ def translate_files(model, inputs, direction, out_dir):
             jobs.append((source, pathlib.Path(source.stem + ".png")))
         else:
             raise UserError(f"Input {str(source)!r} does not exist.")
+    _check_targets(jobs, pathlib.Path(out_dir))
     size, channels = model.image_shape[0], model.image_shape[2]
     originals = [data.read_image(path, channels) for path, _ in jobs]  # every input is read before anything is written
     resized = np.stack([_resized(image, size) for image in originals])

@@ -505,3 +505,142 @@ def test_export_without_space_keeps_the_old_version(tmp_path, monkeypatch):
     result = invoke("export", "classifier.uci", "--base", tmp_path / "served", "--version", "1", "--overwrite")
     assert_one_line_error(result, "No space left on device")
     assert snapshot(tmp_path) == before and os.listdir(version.parent) == ["1"]
+
+
+def test_export_turns_tensorflows_disk_full_error_into_one_line(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    def full_disk(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(
+            None,
+            None,
+            "{{function_node SaveV2}} /s/variables_temp/part-0.tempstate1; No space left on device [Op:SaveV2]",
+        )
+
+    monkeypatch.setattr(tf.saved_model, "save", full_disk)
+    result = invoke("export", "classifier.uci", "--base", tmp_path / "served")
+    assert_one_line_error(result, "Cannot write", "No space left on device; anything already there is unchanged.")
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
+
+
+def test_a_multiline_write_error_becomes_its_one_line_reason():
+    h5py_style = OSError(
+        "Can't synchronously write data (file write failed: time = Sat Dec  5 10:54:26 2026\n"
+        ", filename = '.model.weights.h5.x.weights.h5', errno = 28, error message = 'No space left on device')"
+    )
+    assert files.cannot_write("m.weights.h5", h5py_style) == (
+        "Cannot write 'm.weights.h5': No space left on device; anything already there is unchanged."
+    )
+    assert "\n" not in files.cannot_write("x", OSError("first line\nsecond line"))
+
+
+def test_overwrite_that_cannot_write_its_weights_keeps_the_old_model_whole(tmp_path, good_folder, monkeypatch):
+    import keras
+
+    folder = tmp_path / "ae"
+    assert invoke("train", "autoencoder", "--data", good_folder, "--out", folder, *TINY_AE).exit_code == 0
+    before = snapshot(folder)
+
+    def save_half_then_fill_the_disk(self, path, *args, **kwargs):
+        pathlib.Path(path).write_bytes(b"half of the new")
+        no_space()
+
+    monkeypatch.setattr(keras.Model, "save_weights", save_half_then_fill_the_disk)
+    result = invoke(
+        "train", "autoencoder", "--data", good_folder, "--out", folder, "--overwrite", "--seed", "1", *TINY_AE
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == "Error: " + files.cannot_write(
+        folder / "model.weights.h5", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    )
+    after = snapshot(folder)
+    for name in ("card.json", "model.weights.h5", "samples.png"):
+        assert after[name] == before[name], name
+    monkeypatch.undo()
+    assert type(zoo.load(folder)).__name__ == "AutoEncoder"
+
+
+# ---------------------------------------------------------------- checkpoints, sample and translate mistakes
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [(b"", "is empty"), (np.array([object()], dtype=object), "not a kerasgen checkpoint"), (b"PK\x03\x04junk", "")],
+    ids=["empty", "pickled objects", "broken zip"],
+)
+def test_unreadable_checkpoint_is_one_line(content, fragment, tmp_path, good_folder):
+    folder = tmp_path / "ae"
+    folder.mkdir()
+    if isinstance(content, bytes):
+        (folder / "checkpoint.npz").write_bytes(content)
+    else:
+        with open(folder / "checkpoint.npz", "wb") as stream:
+            np.save(stream, content, allow_pickle=True)
+    result = invoke("train", "autoencoder", "--data", good_folder, "--out", folder, *TINY_AE)
+    assert_one_line_error(result, "checkpoint.npz", fragment, "--overwrite")
+    assert "allow_pickle" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["sample", "classifier.uci", "--manifold", "-n", "4"], "--manifold is for VAEs"),
+        (["sample", "vae2d.mnist", "--manifold", "-n", "65"], "at most 64"),
+        (["sample", "vae2d.mnist", "-o", ""], "must not be empty"),
+        (["translate", "cyclegan.digits", "IMAGES", "-o", " "], "must not be empty"),
+        (["train", "autoencoder", "--out", "", *TINY_AE], "must not be empty"),
+        (["export", "classifier.uci", "--base", ""], "must not be empty"),
+    ],
+)
+def test_sample_translate_and_output_mistakes_are_one_line(args, fragment, tmp_path, good_folder, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    result = invoke(*[good_folder if arg == "IMAGES" else arg for arg in args])
+    assert_one_line_error(result, fragment)
+    assert snapshot(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["good"]
+
+
+def test_translate_refuses_two_inputs_bound_for_one_file(tmp_path, good_folder):
+    shutil.copy(good_folder / "digit_0.png", tmp_path / "digit_0.png")
+    result = invoke(
+        "translate", "cyclegan.digits", tmp_path / "digit_0.png", good_folder / "digit_0.png", "-o", tmp_path / "out"
+    )
+    assert_one_line_error(result, "would both be written to", "digit_0.png")
+    Image.open(good_folder / "digit_0.png").convert("L").save(good_folder / "digit_0.jpg")
+    result = invoke("translate", "cyclegan.digits", good_folder, "-o", tmp_path / "out")
+    assert_one_line_error(result, "digit_0.jpg", "digit_0.png", "would both be written to")
+    assert not (tmp_path / "out").exists()
+
+
+def test_translate_never_writes_over_an_input(tmp_path, good_folder):
+    before = snapshot(good_folder)
+    result = invoke("translate", "cyclegan.digits", good_folder, "-o", good_folder)
+    assert_one_line_error(result, "would be written over the input", "choose another --output")
+    assert snapshot(good_folder) == before
+
+
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda card: card["weights"].update(file=None), "weights.file (str)"),
+        (lambda card: card["data"].pop("image_size"), "data.image_size (int)"),
+        (lambda card: card.update(config=[]), "config (dict)"),
+        (lambda card: card["data"].update(image_size=True), "data.image_size (int)"),
+    ],
+    ids=["weights file null", "no image size", "config a list", "image size a bool"],
+)
+def test_a_damaged_card_is_one_line_for_every_command(edit, fragment, tmp_path):
+    folder, _ = model_folder(tmp_path)
+    card = json.loads((folder / "card.json").read_text())
+    edit(card)
+    (folder / "card.json").write_text(json.dumps(card))
+    before = snapshot(tmp_path)
+    for args in (["sample", folder, "-o", tmp_path / "grid.png"], ["export", folder, "--base", tmp_path / "served"]):
+        assert_one_line_error(invoke(*args), "is not a complete card", fragment)
+    assert_one_line_error(invoke("evaluate", folder), "is not a complete card", fragment)
+    assert snapshot(tmp_path) == before
+
+
+def test_test_images_on_a_classifier_of_both_digit_domains_is_refused():
+    result = invoke("evaluate", "classifier.digits", "--test-images", "100")
+    assert_one_line_error(result, "--test-images does not apply to a classifier of both digit domains")

@@ -182,6 +182,19 @@ def test_unknown_tfds_name_is_a_user_error():
         data.load_images("tfds:no_such_dataset_xyz", "train", 16)
 
 
+def test_a_tfds_dataset_not_on_disk_is_never_downloaded(tmp_path, monkeypatch, capsys):
+    import tensorflow_datasets as tfds
+
+    calls = []
+    real_load = tfds.load
+    monkeypatch.setattr(tfds, "load", lambda *args, **kwargs: calls.append(kwargs) or real_load(*args, **kwargs))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    with pytest.raises(UserError, match=r"Cannot load tfds dataset 'mnist' .*download it once with: python -c"):
+        data.load_images("tfds:mnist", "test", size=16)
+    assert calls and all(call["download"] is False for call in calls)
+    assert "Variant folder" not in capsys.readouterr().err and not any(tmp_path.rglob("*.tfrecord*"))
+
+
 def test_pipeline_scales_batches_and_shuffles_reproducibly():
     images, _ = data.load_images("mnist", "test", 16)
     first = [batch.numpy() for batch in data.make_dataset(images[:50], batch_size=16, seed=3)]

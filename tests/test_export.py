@@ -780,7 +780,7 @@ def gan_folder(tmp_path_factory):
     card = {
         "class": "GAN",
         "config": config,
-        "data": {"dataset": "mnist"},
+        "data": {"dataset": "mnist", "image_size": model.image_shape[0]},
         "weights": {"file": "model.weights.h5", "sha256": zoo.sha256(folder / "model.weights.h5")},
     }
     (folder / "card.json").write_text(json.dumps(card))

@@ -31,7 +31,15 @@ from kerasgen.files import kerasgen_home
 
 ENTRIES = pathlib.Path(__file__).resolve().parent / "entries"
 CARD = "card.json"
-REQUIRED_KEYS = ("class", "config", "data", "weights")
+CARD_FIELDS = {
+    "class": str,
+    "config": dict,
+    "weights.file": str,
+    "weights.sha256": str,
+    "data.dataset": str,
+    "data.image_size": int,
+}
+"""What every card holds (a dotted name is a key of a part), with its type: what loading and measuring a model read."""
 
 
 def list():  # noqa: A001 - the registry's natural verb, as in timm.list_models
@@ -72,13 +80,24 @@ def card(name_or_dir):
     path = card_path(name_or_dir)
     try:
         card_data = json.loads(path.read_text())
-        missing = [key for key in REQUIRED_KEYS if key not in card_data]
     except (OSError, ValueError, TypeError) as error:
         raise UserError(f"Cannot read {str(path)!r}: {error}") from None
-    if missing or not {"file", "sha256"} <= set(card_data["weights"]):
-        lacking = ", ".join(missing) or "weights.file/sha256"
-        raise UserError(f"{str(path)!r} is not a complete card: it lacks {lacking}.")
+    if not isinstance(card_data, dict):
+        raise UserError(f"{str(path)!r} is not a card: it holds a JSON {type(card_data).__name__}, not an object.")
+    missing = [field for field, kind in CARD_FIELDS.items() if not _holds(card_data, field.split("."), kind)]
+    if missing:
+        needs = ", ".join(f"{field} ({CARD_FIELDS[field].__name__})" for field in missing)
+        raise UserError(f"{str(path)!r} is not a complete card: it needs {needs}.")
     return card_data
+
+
+def _holds(part, keys, kind):
+    """Whether `part[keys[0]][keys[1]]...` exists and is a `kind` (a JSON true/false is no int)."""
+    for key in keys:
+        if not isinstance(part, dict) or key not in part:
+            return False
+        part = part[key]
+    return isinstance(part, kind) and not isinstance(part, bool)
 
 
 def sha256(path):

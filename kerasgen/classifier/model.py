@@ -6,6 +6,7 @@ from keras import ops
 
 from kerasgen.base import FamilyModel
 from kerasgen.distribute import draw_for_replica_batch, num_replicas, reducible_logs
+from kerasgen.errors import UserError
 from kerasgen.networks import OUTPUT_DTYPE
 
 
@@ -142,6 +143,11 @@ class Classifier(FamilyModel):
         from kerasgen.classifier.figures import classifier_figures, digits_classifier_figures
 
         if card["data"]["dataset"] == "digits":
+            if test_images is not None:
+                raise UserError(
+                    "--test-images does not apply to a classifier of both digit domains: "
+                    "its figures read every test digit of each (a few seconds)."
+                )
             return digits_classifier_figures(self, card["data"]["image_size"])
         return classifier_figures(self, *data.card_test_split(card, test_images))
 

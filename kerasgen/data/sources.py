@@ -61,6 +61,7 @@ Example:
 import functools
 import hashlib
 import io
+import logging
 import pathlib
 
 import numpy as np
@@ -230,10 +231,18 @@ def _load_tfds_split(name, tfds_split, size, channels):
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)  # tfds warns about a dataset folder it cannot use, then raises below
     try:
-        dataset = tfds.load(name, split=tfds_split, as_supervised=False)
-    except Exception as error:  # tfds raises many types: missing dataset, no network, ...
-        raise UserError(f"Cannot load tfds dataset {name!r}: {str(error).splitlines()[0]}") from None
+        dataset = tfds.load(name, split=tfds_split, as_supervised=False, download=False)  # nothing downloads here
+    except Exception as error:  # tfds raises many types: unknown dataset, not downloaded, ...
+        raise UserError(
+            f"Cannot load tfds dataset {name!r} ({(str(error).strip().splitlines() or [type(error).__name__])[0]}); "
+            f"download it once with: python -c \"import tensorflow_datasets as tfds; tfds.load('{name}')\""
+        ) from None
+    finally:
+        absl_logger.setLevel(level)
     images, labels = [], []
     for example in dataset.as_numpy_iterator():
         image = tf.image.resize(example["image"][..., :3], (size, size), antialias=True)

@@ -205,7 +205,11 @@ def _export_model(model, base, name, version, overwrite, weights, max_request_pi
 def _save(module, path, signatures):
     import tensorflow as tf
 
-    tf.saved_model.save(module, str(path), signatures=signatures)
+    try:
+        tf.saved_model.save(module, str(path), signatures=signatures)
+    except tf.errors.OpError as error:  # TensorFlow's file writers (a full disk, ...) raise these, not OSError
+        reason = re.sub(r"\s*\[Op:\w+\]$", "", error.message.strip()).rsplit("; ", 1)[-1]  # "{file}; {reason}"
+        raise OSError(reason) from error
 
 
 def _move_into_place(temporary, target):

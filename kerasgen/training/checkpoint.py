@@ -83,8 +83,15 @@ def restore_training_state(model, path):
         with np.load(path) as stored:
             arrays = {key: stored[key] for key in stored.files}
         counters = json.loads(str(arrays.pop("counters")))
+    except EOFError:  # np.load of an empty file
+        raise UserError(f"Checkpoint {str(path)!r} is empty; pass --overwrite to start afresh.") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise UserError(f"Cannot read checkpoint {str(path)!r} ({error}); pass --overwrite to start afresh.") from None
+        reason = (
+            "not a kerasgen checkpoint"
+            if "pickle" in str(error)
+            else (str(error).strip().splitlines() or [type(error).__name__])[0]
+        )
+        raise UserError(f"Cannot read checkpoint {str(path)!r} ({reason}); pass --overwrite to start afresh.") from None
     variables = state_variables(model)
     mismatched = sorted(
         key
@@ -101,6 +108,17 @@ def restore_training_state(model, path):
     return counters
 
 
-def save_weights_atomically(model, path):
-    """`model.save_weights(path)` through a temporary file in the same folder (`UserError` if it cannot be written)."""
-    save_atomically(path, model.save_weights, suffix=".weights.h5")
+def save_weights_atomically(model, path, before_replacing=None):
+    """`model.save_weights(path)` through a temporary file in the same folder (`UserError` if it cannot be written).
+
+    `before_replacing`, if given, is called once the weights are whole in the temporary file, just before
+    they replace `path`: `fit_and_write` removes the old card there, so that a failed write leaves the old
+    model whole and a replaced model never sits beside a stale card.
+    """
+
+    def save(temporary):
+        model.save_weights(temporary)
+        if before_replacing:
+            before_replacing()
+
+    save_atomically(path, save, suffix=".weights.h5")

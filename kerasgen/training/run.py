@@ -312,8 +312,9 @@ def fit_and_write(
     if selection and selection.best_epoch:
         training["selection"] = selection.publish(out / "last.weights.h5")
     card_json(training, out)  # a non-finite value in the card stops the run before anything is written
-    (out / zoo.CARD).unlink(missing_ok=True)  # a replaced model never sits beside a stale card
-    save_weights_atomically(model, out / "model.weights.h5")
+    save_weights_atomically(
+        model, out / "model.weights.h5", before_replacing=lambda: (out / zoo.CARD).unlink(missing_ok=True)
+    )
     batch, columns = model.preview(64, recipe["seed"], preview_images)
     imaging.save_grid(batch, out / "samples.png", columns)
     if selection and selection.best_epoch:
