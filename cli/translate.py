@@ -1,5 +1,7 @@
 """`kerasgen translate NAME_OR_DIR INPUT... -o OUTDIR`: image-to-image translation with a CycleGAN."""
 
+import os
+
 import click
 
 from kerasgen.cli import OutputPath
@@ -18,4 +20,4 @@ def translate(name_or_dir, inputs, direction, output):
     if not hasattr(model, "translate"):
         raise click.UsageError(f"{name_or_dir} is a {type(model).__name__}; translate needs a CycleGAN.")
     written = imaging.translate_files(model, inputs, direction, output)
-    click.echo(f"Wrote {len(written)} image(s) to {output}/")
+    click.echo(f"Wrote {len(written)} image(s) to {os.path.join(output, '')}")

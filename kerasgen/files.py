@@ -24,6 +24,23 @@ def kerasgen_home():
     return pathlib.Path(os.environ.get("KERASGEN_HOME", pathlib.Path.home() / ".cache" / "kerasgen"))
 
 
+def make_folder(folder):
+    """Create `folder` and its parents, or raise a one-line `UserError` saying why not (e.g. a file in the way).
+
+    Example:
+        >>> make_folder("/etc/hostname/grids")
+        UserError: Cannot create the folder '/etc/hostname/grids': '/etc/hostname' is a file, not a folder.
+    """
+    folder = pathlib.Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((parent for parent in (folder, *folder.parents) if parent.is_file()), None)
+        reason = f"{str(blocker)!r} is a file, not a folder" if blocker else error.strerror or str(error)
+        raise UserError(f"Cannot create the folder {str(folder)!r}: {reason}.") from None
+    return folder
+
+
 def write_atomically(path, payload):
     """Write bytes or text to `path` through a temporary file in the same folder.
 

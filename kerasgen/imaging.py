@@ -15,7 +15,7 @@ import pathlib
 import numpy as np
 
 from kerasgen.errors import UserError
-from kerasgen.files import write_atomically
+from kerasgen.files import make_folder, write_atomically
 
 
 def grid(images, columns=None, padding=1):
@@ -52,11 +52,8 @@ def save_grid(images, path, columns=None, scale=2):
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
     encoded = io.BytesIO()
     picture.save(encoded, format="PNG")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, encoded.getvalue())
-    except OSError as error:
-        raise UserError(f"Cannot write {str(path)!r}: {error.strerror}.") from None
+    make_folder(path.parent)
+    write_atomically(path, encoded.getvalue())
     return path
 
 
@@ -142,10 +139,7 @@ def translate_files(model, inputs, direction, out_dir):
         picture = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
         picture = picture.resize((original.shape[1], original.shape[0]), Image.BILINEAR)
         target = pathlib.Path(out_dir) / relative
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserError(f"Cannot write to {str(target.parent)!r}: {error.strerror}.") from None
+        make_folder(target.parent)
         buffer = io.BytesIO()
         picture.save(buffer, format="PNG")
         write_atomically(target, buffer.getvalue())

@@ -367,6 +367,7 @@ def test_load_model_of_a_missing_file(tmp_path):
         (["train", "cyclegan", "--epochs", "-3"], "--epochs"),
         (["train", "gan", "--label-smoothing", "1"], "--label-smoothing"),
         (["train", "vae", "--hidden-units", "0"], "--hidden-units"),
+        (["train", "autoencoder", *TINY_AE, "--max-shift", "16"], "--max-shift must be less than the image size (16)"),
         (["sample", "vae.mnist", "-n", "0"], "--count"),
         (["evaluate", "vae.mnist", "--samples", "0"], "--samples"),
         (["export", "vae.mnist", "--version", "0"], "--version"),
@@ -644,3 +645,27 @@ def test_a_damaged_card_is_one_line_for_every_command(edit, fragment, tmp_path):
 def test_test_images_on_a_classifier_of_both_digit_domains_is_refused():
     result = invoke("evaluate", "classifier.digits", "--test-images", "100")
     assert_one_line_error(result, "--test-images does not apply to a classifier of both digit domains")
+
+
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        (b"", "is damaged: it cannot be read"),
+        (b"\x89HDF\r\n\x1a\n truncated", "is damaged: it cannot be read"),
+        ("dcgan.mnist", "the card and the weights belong to different models"),
+    ],
+    ids=["empty", "truncated hdf5", "another model's"],
+)
+def test_weights_the_card_vouches_for_that_keras_cannot_use_are_one_line(payload, fragment, tmp_path, recwarn):
+    folder, weights = model_folder(tmp_path, "vae.mnist")  # a GAN's weights in a VAE: Keras warns, then raises
+    if isinstance(payload, str):
+        shutil.copy(zoo.weights_path(payload), weights)
+    else:
+        weights.write_bytes(payload)
+    card = json.loads((folder / "card.json").read_text())
+    card["weights"]["sha256"] = zoo.sha256(weights)
+    (folder / "card.json").write_text(json.dumps(card))
+    result = invoke("sample", folder, "-o", tmp_path / "grid.png")
+    assert_one_line_error(result, str(weights), fragment)
+    assert not (tmp_path / "grid.png").exists()
+    assert [str(warning.message) for warning in recwarn if "Skipping" in str(warning.message)] == []

@@ -25,6 +25,7 @@ import difflib
 import hashlib
 import json
 import pathlib
+import warnings
 
 from kerasgen.errors import UserError
 from kerasgen.files import kerasgen_home
@@ -203,19 +204,27 @@ def load_unchecked(name_or_dir):
     Example:
         >>> model, weights = load_unchecked("vae.mnist")
     """
+    import h5py
+
     weights = weights_path(name_or_dir)
     try:
         model = build(card(name_or_dir))
     except (ValueError, TypeError) as error:
         raise UserError(f"The card's config does not build a model: {str(error).splitlines()[0]}") from None
-    try:
-        model.load_weights(weights)
-    except (OSError, ValueError) as error:  # a verified file that does not fit: the card and weights disagree
-        reason = (str(error).splitlines() or [type(error).__name__])[0].split(". ")[0].rstrip(".:")
-        raise UserError(
-            f"Weights file {str(weights)!r} does not fit the model its card describes ({reason}); "
-            "the card and the weights belong to different models."
-        ) from None
+    with warnings.catch_warnings(record=True) as caught:  # Keras warns of each mismatch before it raises
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(weights)
+        except (OSError, ValueError) as error:  # a file its sha256 vouches for, that Keras cannot use
+            reason = (str(error).splitlines() or [type(error).__name__])[0].split(". ")[0].rstrip(".:")
+            if isinstance(error, OSError) or not h5py.is_hdf5(weights):
+                raise UserError(f"Weights file {str(weights)!r} is damaged: it cannot be read ({reason}).") from None
+            raise UserError(
+                f"Weights file {str(weights)!r} does not fit the model its card describes ({reason}); "
+                "the card and the weights belong to different models."
+            ) from None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return model, weights
 
 

@@ -18,7 +18,7 @@ import shlex
 
 from kerasgen.errors import UserError
 from kerasgen.export.savedmodel import versions
-from kerasgen.files import write_atomically
+from kerasgen.files import make_folder, write_atomically
 
 
 def model_folders(base="saved_models"):
@@ -115,11 +115,8 @@ def write_serving_config(path, base="saved_models", root=None):
     """
     text = serving_config(base, root)
     path = pathlib.Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, text)
-    except OSError as error:
-        raise UserError(f"Cannot write {str(path)!r}: {error.strerror}.") from None
+    make_folder(path.parent)
+    write_atomically(path, text)
     return path
 
 

@@ -111,6 +111,11 @@ def train(
     check_schedule(recipe["epochs"], recipe["batch_size"])
     strategy = start_run(recipe["seed"], deterministic, strategy, mixed_precision)
     source = data.training_data(family.data, recipe, family.full_batches)
+    if (recipe.get("max_shift") or 0) >= min(source.image_shape[:2]):
+        raise UserError(
+            f"--max-shift must be less than the image size ({min(source.image_shape[:2])}): a shift of "
+            f"{recipe['max_shift']} pixels could move a whole image out of view."
+        )
     with strategy.scope():
         model = build_model(family, {"image_shape": source.image_shape, **options})
     source.load(family.uses_labels(hyperparameters(model)))
