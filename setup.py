@@ -30,6 +30,7 @@ setup(
         "tensorflow>=2.21,<2.22",
         "keras>=3.15.1,<4",
         "tensorflow-datasets>=4.9.9,<5",
+        "importlib_resources>=6,<8",  # tensorflow-datasets 4.9.10 imports it to prepare a dataset, undeclared
         "tensorboard>=2.20,<3",
         "click>=8.1,<9",
         "numpy>=1.26,<3",
