@@ -365,7 +365,8 @@ def test_the_closing_line_of_train_cyclegan_shows_the_figures_of_evaluate(cycleg
         (["translate", "CYCLEGAN", "NOT_AN_IMAGE"], "Cannot read image"),
         (["train", "cyclegan", "--data", "NO_TRAIN_B"], "no trainB/"),
         (["train", "cyclegan", "--image-size", "18"], "divisible by 4"),
-        (["train", "cyclegan", "--epochs", "2", "--decay-epochs", "3"], "decay_epochs"),
+        (["train", "cyclegan", "--epochs", "2", "--decay-epochs", "3"], "--decay-epochs must be in [0, epochs=2]"),
+        (["train", "cyclegan", "--semantic-classifier", "vae.mnist"], "--semantic-classifier must be a Classifier"),
     ],
 )
 def test_cyclegan_mistakes_print_one_line_and_exit_2(args, message, cyclegan_folder, image_folder, tmp_path):

@@ -291,3 +291,16 @@ def test_a_recorded_deterministic_command_trains_the_same_weights_again(tmp_path
         assert expected.keys() == actual.keys() and len(expected) > 4
         for key, array in expected.items():
             np.testing.assert_array_equal(actual[key], array, err_msg=f"{name}: {key}")
+
+
+def test_as_flags_names_options_with_an_underscore_as_their_flags():
+    from kerasgen.training.setup import as_flags
+
+    error = ValueError("decay_epochs must be in [0, epochs=1]. Received: decay_epochs=3\nmore")
+    assert as_flags(error, {"decay_epochs", "epochs"}) == (
+        "--decay-epochs must be in [0, epochs=1]. Received: --decay-epochs=3"
+    )
+    assert as_flags(ValueError("lambda_cycle_extra and lambda_cycle"), {"lambda_cycle"}) == (
+        "lambda_cycle_extra and --lambda-cycle"
+    )
+    assert as_flags(ValueError("the image_shape is odd"), set()) == "the image_shape is odd"

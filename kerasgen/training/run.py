@@ -21,7 +21,7 @@ from kerasgen.training.callbacks import (
     snapshot,
 )
 from kerasgen.training.checkpoint import CHECKPOINT, restore_training_state, save_weights_atomically
-from kerasgen.training.setup import build_model, check_replica_batch, check_schedule, start_run
+from kerasgen.training.setup import as_flags, build_model, check_replica_batch, check_schedule, start_run
 from kerasgen.training.xla import choose_xla, command_with_xla, compiled_jit, describe_xla, without_xla
 
 DEFAULT_CHECKPOINT_EVERY = 200
@@ -117,7 +117,7 @@ def train(
             f"{recipe['max_shift']} pixels could move a whole image out of view."
         )
     with strategy.scope():
-        model = build_model(family, {"image_shape": source.image_shape, **options})
+        model = build_model(family, {"image_shape": source.image_shape, **options}, options)
     source.load(family.uses_labels(hyperparameters(model)))
     validation_figure = None
     if select_every:
@@ -132,7 +132,7 @@ def train(
         try:
             recipe["optimizer"] = model.compile_for_recipe(recipe, compiled_jit(jit_compile, strategy))
         except ValueError as error:
-            raise UserError(str(error).splitlines()[0]) from None
+            raise UserError(as_flags(error, recipe)) from None
     recipe = {"command": command, **recipe, "precision": keras.mixed_precision.global_policy().name}
     run = {"verbose": verbose, "checkpoint_every": checkpoint_every, "overwrite": overwrite, "strategy": strategy}
     run["deterministic"] = deterministic

@@ -5,6 +5,8 @@ Example:
     >>> model = build_model(kerasgen.families.get("vae"), {"latent_dim": 2})
 """
 
+import re
+
 import keras
 
 from kerasgen import distribute
@@ -26,13 +28,29 @@ def check_replica_batch(batch_size, strategy):
         )
 
 
-def build_model(family, config):
+def build_model(family, config, options=()):
     """A fresh model of `family` from hyperparameters; the model's own ValueError (bad hyperparameters)
-    becomes a one-line UserError."""
+    becomes a one-line UserError that names the run's `options` as flags (`as_flags`)."""
     try:
         return family.model_class()(**config)
     except (ValueError, TypeError) as error:
-        raise UserError(str(error).splitlines()[0]) from None
+        raise UserError(as_flags(error, options)) from None
+
+
+def as_flags(error, options):
+    """The first line of `error`'s message, each of `options` in it with an underscore written as the flag
+    that sets it. Names without one (`epochs`, `loss`) stay as they are: they are also words.
+
+    Example:
+        >>> as_flags(ValueError("decay_epochs must be in [0, epochs=1]."), {"decay_epochs", "epochs"})
+        '--decay-epochs must be in [0, epochs=1].'
+    """
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    names = sorted((name for name in options if "_" in name), key=len, reverse=True)
+    if not names:
+        return line
+    pattern = r"(?<![\w\-])(" + "|".join(map(re.escape, names)) + r")(?!\w)"
+    return re.sub(pattern, lambda match: "--" + match[1].replace("_", "-"), line)
 
 
 def precision_policy(mixed_precision):
