@@ -46,10 +46,13 @@ def load_model(path, **kwargs):
     A file whose config holds a `Lambda` layer (Python code that could do
     anything) is refused before Keras reads it, even after
     `keras.config.enable_unsafe_deserialization()`; Keras then loads it with
-    `safe_mode=True`.
+    `safe_mode=True`. Weights that hold a NaN or an infinity are refused, as
+    `kerasgen.zoo.load` refuses them. (`keras.saving.load_model` finds these
+    classes only once they have been imported, e.g. by this function.)
 
     Raises:
-        UserError: the file does not exist, is not a `.keras` file, or holds code.
+        UserError: the file does not exist, is not a `.keras` file, holds code
+            or non-finite weights.
 
     Example:
         >>> model.save("vae.keras")
@@ -59,6 +62,7 @@ def load_model(path, **kwargs):
 
     import keras
 
+    from kerasgen import zoo
     from kerasgen.errors import UserError
 
     path = pathlib.Path(path)
@@ -74,7 +78,9 @@ def load_model(path, **kwargs):
         )
     for module in sorted(set(_lazy().values())):
         importlib.import_module(module)
-    return keras.models.load_model(path, safe_mode=True, **kwargs)
+    model = keras.models.load_model(path, safe_mode=True, **kwargs)
+    zoo.refuse_non_finite(model, path, "loading")
+    return model
 
 
 def _code_object(path):

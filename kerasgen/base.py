@@ -82,6 +82,17 @@ class FamilyModel(keras.Model):
     figure_options = ("test_images",)
     """The options of `figures` this family uses (`kerasgen.evaluation.evaluate` refuses the others)."""
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """Keras's `fit`; NumPy images (4-d arrays in `x` or `y`) must be floats in [0, 1], as the losses assume.
+
+        Raises:
+            UserError: an image array is uint8 or another integer type, or has values outside [0, 1] (or NaN).
+        """
+        for array in keras.tree.flatten((x, y)):
+            if isinstance(array, np.ndarray) and array.ndim == 4 and array.size:
+                check_unit_images(array)
+        return super().fit(x, y, *args, **kwargs)
+
     def build(self, input_shape=None):
         """Marks the model built: a family builds its networks in `__init__` and calls this last.
 
@@ -202,6 +213,18 @@ class ReconstructionSteps:
         for tracker, value in zip(self.metrics, values, strict=True):
             tracker.update_state(value)
         return reducible_logs({tracker.name: tracker.result() for tracker in self.metrics})
+
+
+def check_unit_images(images):
+    """A one-line `UserError` unless `images` are floats in [0, 1] (uint8 would train on 0-255 values)."""
+    if images.dtype.kind != "f":
+        raise UserError(
+            f"fit takes images as floats in [0, 1]; got {images.dtype}. Divide uint8 images by 255 "
+            "(kerasgen.data.to_unit_range), or fit on kerasgen.data.make_dataset, which does."
+        )
+    low, high = float(np.min(images)), float(np.max(images))
+    if not 0 <= low <= high <= 1:
+        raise UserError(f"fit takes images in [0, 1]; these span [{low:.4g}, {high:.4g}].")
 
 
 def sample_grid(model, count=64, seed=0):

@@ -66,6 +66,8 @@ def predict_in_batches(network, images, batch_size, bar=None):
     Example:
         >>> features = predict_in_batches(classifier.feature_network, images, batch_size=1000)
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
     images = np.asarray(images)
     function = inference_function(network, images.shape[1:], images.dtype)
     outputs = []

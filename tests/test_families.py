@@ -18,7 +18,7 @@ def test_the_class_built_without_arguments_is_what_train_builds_without_options(
     class Built(Exception):
         pass
 
-    def capture(family, config):
+    def capture(family, config, options=()):
         built["model"] = family.model_class()(**config)
         raise Built
 

@@ -89,7 +89,8 @@ def tiny_autoencoder(batch16):
     keras.utils.set_random_seed(0)
     model = AutoEncoder(image_shape=(16, 16, 1), latent_dim=2, architecture="dense", hidden_units=(8,))
     model.compile_for_recipe({"learning_rate": 1e-3}, jit_compile=False)
-    return model, data.make_dataset(np.concatenate([batch16] * 4), 8, epochs=3)
+    digits = np.round(np.concatenate([batch16] * 4) * 255).astype(np.uint8)
+    return model, data.make_dataset(digits, 8, epochs=3)
 
 
 def test_timing_the_step_both_ways_leaves_the_model_as_it_was(batch16):

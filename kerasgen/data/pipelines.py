@@ -64,11 +64,30 @@ def fixed_subset(images, count, seed=0):
 def to_unit_range(images):
     """uint8 images to float32 in [0, 1].
 
+    Raises:
+        UserError: the images are not uint8 (float images are most likely in [0, 1] already).
+
     Example:
         >>> to_unit_range(np.array([0, 51, 255], np.uint8))
         array([0. , 0.2, 1. ], dtype=float32)
     """
-    return np.asarray(images, dtype=np.float32) / 255.0
+    return np.asarray(require_uint8(images), dtype=np.float32) / 255.0
+
+
+def require_uint8(images, name="images"):
+    """`images` as an array, or a one-line `UserError` if they are not uint8 (0-255, as the loaders return them).
+
+    Example:
+        >>> require_uint8(np.zeros((2, 28, 28, 1), np.float32))
+        UserError: images must be uint8 (0-255), as kerasgen.data's loaders return them; got float32. ...
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise UserError(
+            f"{name} must be uint8 (0-255), as kerasgen.data's loaders return them; got {images.dtype}. "
+            "Images already in [0, 1] need no scaling: pass them to fit as they are."
+        )
+    return images
 
 
 def make_dataset(
@@ -112,8 +131,11 @@ def make_dataset(
     """
     import tensorflow as tf
 
+    images = require_uint8(images)
     if batch_size < 1:
         raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
+    if epochs is not None and epochs < 1 or start_step < 0:
+        raise UserError(f"epochs must be at least 1 and start_step at least 0. Received: {epochs=}, {start_step=}")
     count = len(images)
     if epochs is None:
         orders = tf.data.Dataset.range(count)
@@ -184,8 +206,11 @@ def make_unpaired_dataset(
     """
     import tensorflow as tf
 
+    images_a, images_b = require_uint8(images_a, "images_a"), require_uint8(images_b, "images_b")
     if batch_size < 1:
         raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
+    if epochs < 1 or start_step < 0:
+        raise UserError(f"epochs must be at least 1 and start_step at least 0. Received: {epochs=}, {start_step=}")
     if steps_per_epoch is not None and steps_per_epoch < 1:
         raise UserError(f"steps_per_epoch must be at least 1. Received: steps_per_epoch={steps_per_epoch}")
     if not len(images_a) or not len(images_b):

@@ -9,7 +9,7 @@ from kerasgen.distribute import draw_for_replica_batch, reducible_logs, scale_lo
 from kerasgen.gan import losses as gan_losses
 from kerasgen.gan import penalties
 from kerasgen.gan.losses import recommended_adam
-from kerasgen.gan.recipes import check_hyperparameters, check_smoothing
+from kerasgen.gan.recipes import check_hyperparameters, check_networks, check_smoothing, checked_count, checked_labels
 from kerasgen.networks import build_dcgan_discriminator, build_dcgan_generator, synchronize_batch_norm
 from kerasgen.optimizers import optimizer_recipe, with_loss_scaling
 
@@ -99,6 +99,7 @@ class GAN(FamilyModel):
     ):
         super().__init__(**kwargs)
         check_hyperparameters(loss, d_steps, label_smoothing, ema_decay, r1_gamma)
+        check_networks(image_shape, latent_dim, num_classes, generator_filters, gradient_penalty)
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
         self.num_classes = num_classes
@@ -201,13 +202,9 @@ class GAN(FamilyModel):
         Example:
             >>> digits = cgan.generate(10, labels=list(range(10)), seed=0)
         """
-        latents = keras.random.normal((count, self.latent_dim), seed=seed)
-        if self.num_classes:
-            labels = ops.arange(count) % self.num_classes if labels is None else ops.convert_to_tensor(labels)
-            if tuple(labels.shape) != (count,):
-                raise ValueError(f"labels must have shape ({count},). Received: shape={tuple(labels.shape)}")
-            return self([latents, ops.cast(labels, "int32")])
-        return self(latents)
+        latents = keras.random.normal((checked_count(count), self.latent_dim), seed=seed)
+        labels = checked_labels(labels, self.num_classes, count)
+        return self(latents if labels is None else [latents, ops.convert_to_tensor(labels)])
 
     @property
     def sampling_generator(self):
@@ -220,6 +217,8 @@ class GAN(FamilyModel):
         Example:
             >>> strip = gan.interpolate(steps=10, seed=0)
         """
+        if self.num_classes:
+            checked_labels([label], self.num_classes, 1)
         ends = keras.random.normal((2, self.latent_dim), seed=seed)
         weights = ops.reshape(ops.linspace(0.0, 1.0, steps), (steps, 1))
         latents = ends[0] * (1.0 - weights) + ends[1] * weights

@@ -9,6 +9,8 @@ Example:
     {'d_steps': 5, 'learning_rate': 0.0001, 'beta_1': 0.0, 'beta_2': 0.9}
 """
 
+import numpy as np
+
 LOSSES = ("minimax", "non_saturating", "least_squares", "hinge", "wasserstein")
 
 _DCGAN = {"d_steps": 1, "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
@@ -77,6 +79,55 @@ def check_hyperparameters(loss, d_steps, label_smoothing, ema_decay, r1_gamma):
         raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
     if r1_gamma < 0:
         raise ValueError(f"r1_gamma must be at least 0. Received: r1_gamma={r1_gamma}")
+
+
+def check_networks(image_shape, latent_dim, num_classes, generator_filters, gradient_penalty):
+    """Refuse network sizes a GAN cannot be built with (ValueError naming the value).
+
+    Example:
+        >>> check_networks((28, 28, 1), 0, 0, (128, 64), 10.0)
+        ValueError: latent_dim must be an integer of at least 1. Received: latent_dim=0
+    """
+    for name, value, least in (("latent_dim", latent_dim, 1), ("num_classes", num_classes, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer of at least {least}. Received: {name}={value!r}")
+    if gradient_penalty < 0:
+        raise ValueError(f"gradient_penalty must be at least 0. Received: gradient_penalty={gradient_penalty}")
+    if len(image_shape) != 3 or not generator_filters:  # no discriminator_filters: a linear discriminator
+        raise ValueError(
+            "image_shape must be (height, width, channels) and generator_filters non-empty. Received: "
+            f"{image_shape=}, {generator_filters=}"
+        )
+
+
+def checked_count(count):
+    """`count` if it is a whole number of images (0 or more); a ValueError otherwise."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        raise ValueError(f"count must be a non-negative integer. Received: count={count!r}")
+    return count
+
+
+def checked_labels(labels, num_classes, count):
+    """A conditional GAN's `count` labels as int32 (None: cycling through the classes); None without classes.
+
+    Raises:
+        ValueError: labels for a GAN without classes, or not `count` whole numbers in [0, num_classes).
+
+    Example:
+        >>> checked_labels([7, 7.0], 10, 2)
+        array([7, 7], dtype=int32)
+    """
+    if not num_classes:
+        if labels is not None:
+            raise ValueError("labels are for a conditional GAN (num_classes > 0); this GAN has no classes.")
+        return None
+    labels = np.arange(count) % num_classes if labels is None else np.asarray(labels)
+    whole = labels.dtype.kind in "iu" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
+    if labels.size and (not whole or labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must be whole numbers in [0, {num_classes}). Received: {labels.ravel()[:8].tolist()}")
+    if labels.shape != (count,):
+        raise ValueError(f"labels must have shape ({count},). Received: shape={labels.shape}")
+    return labels.astype(np.int32)
 
 
 def check_smoothing(loss, label_smoothing):
