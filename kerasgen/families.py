@@ -32,7 +32,7 @@ import importlib
 import importlib.metadata
 import inspect
 
-from kerasgen.errors import UserError
+from kerasgen.errors import UserError, first_line
 
 IMAGES = "images"  # single-domain images (with labels where the data set has them)
 UNPAIRED = "unpaired"  # two unpaired image domains, A and B
@@ -233,7 +233,7 @@ def _discover():
         try:
             family = entry_point.load()
         except Exception as error:  # an outside package's import error, whatever it is, in one line
-            reason = (str(error).splitlines() or [type(error).__name__])[0]
+            reason = first_line(error)
             raise UserError(
                 f"Family entry point {entry_point.name!r} ({entry_point.value}) fails to load: {reason}"
             ) from None

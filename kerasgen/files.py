@@ -11,7 +11,7 @@ import pathlib
 import re
 import tempfile
 
-from kerasgen.errors import UserError
+from kerasgen.errors import UserError, first_line
 
 
 def kerasgen_home():
@@ -101,5 +101,5 @@ def cannot_write(path, error):
     """
     reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
     code = re.search(r"errno = (\d+)", reason)  # h5py's messages spread the system's reason over several lines
-    reason = os.strerror(int(code[1])) if code else (reason.strip().splitlines() or [type(error).__name__])[0]
+    reason = os.strerror(int(code[1])) if code else first_line(reason or error)
     return f"Cannot write {str(path)!r}: {reason.strip().rstrip('.')}; anything already there is unchanged."

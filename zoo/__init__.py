@@ -27,7 +27,7 @@ import json
 import pathlib
 import warnings
 
-from kerasgen.errors import UserError
+from kerasgen.errors import UserError, first_line
 from kerasgen.files import kerasgen_home
 
 ENTRIES = pathlib.Path(__file__).resolve().parent / "entries"
@@ -210,13 +210,13 @@ def load_unchecked(name_or_dir):
     try:
         model = build(card(name_or_dir))
     except (ValueError, TypeError) as error:
-        raise UserError(f"The card's config does not build a model: {str(error).splitlines()[0]}") from None
+        raise UserError(f"The card's config does not build a model: {first_line(error)}") from None
     with warnings.catch_warnings(record=True) as caught:  # Keras warns of each mismatch before it raises
         warnings.simplefilter("always")
         try:
             model.load_weights(weights)
         except (OSError, ValueError) as error:  # a file its sha256 vouches for, that Keras cannot use
-            reason = (str(error).splitlines() or [type(error).__name__])[0].split(". ")[0].rstrip(".:")
+            reason = first_line(error).split(". ")[0].rstrip(".:")
             if isinstance(error, OSError) or not h5py.is_hdf5(weights):
                 raise UserError(f"Weights file {str(weights)!r} is damaged: it cannot be read ({reason}).") from None
             raise UserError(

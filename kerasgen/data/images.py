@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from kerasgen.errors import UserError
+from kerasgen.errors import UserError, first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MAX_IMAGE_PIXELS = 64_000_000
@@ -112,7 +112,7 @@ def read_image(path, channels=1, size=None):
     except UserError:
         raise
     except (OSError, SyntaxError, ValueError) as error:  # Pillow's UnidentifiedImageError is an OSError
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = first_line(error)
         raise UserError(f"Cannot read image {str(path)!r}: {reason}. Replace or remove the file.") from None
     return array.reshape(*array.shape[:2], channels)
 

@@ -90,6 +90,12 @@ def require_uint8(images, name="images"):
     return images
 
 
+def _check_steps(epochs, start_step):
+    """A dataset of `epochs` (None: one, reshuffled) from `start_step` on must hold at least one step."""
+    if epochs is not None and epochs < 1 or start_step < 0:
+        raise UserError(f"epochs must be at least 1 and start_step at least 0. Received: {epochs=}, {start_step=}")
+
+
 def make_dataset(
     images,
     batch_size,
@@ -134,8 +140,7 @@ def make_dataset(
     images = require_uint8(images)
     if batch_size < 1:
         raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
-    if epochs is not None and epochs < 1 or start_step < 0:
-        raise UserError(f"epochs must be at least 1 and start_step at least 0. Received: {epochs=}, {start_step=}")
+    _check_steps(epochs, start_step)
     count = len(images)
     if epochs is None:
         orders = tf.data.Dataset.range(count)
@@ -209,8 +214,7 @@ def make_unpaired_dataset(
     images_a, images_b = require_uint8(images_a, "images_a"), require_uint8(images_b, "images_b")
     if batch_size < 1:
         raise UserError(f"Batch size must be at least 1. Received: batch_size={batch_size}")
-    if epochs < 1 or start_step < 0:
-        raise UserError(f"epochs must be at least 1 and start_step at least 0. Received: {epochs=}, {start_step=}")
+    _check_steps(epochs, start_step)
     if steps_per_epoch is not None and steps_per_epoch < 1:
         raise UserError(f"steps_per_epoch must be at least 1. Received: steps_per_epoch={steps_per_epoch}")
     if not len(images_a) or not len(images_b):

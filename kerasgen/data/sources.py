@@ -67,7 +67,7 @@ import pathlib
 import numpy as np
 
 from kerasgen.data.images import grey_images, load_image_folder, resize_images
-from kerasgen.errors import UserError
+from kerasgen.errors import UserError, first_line
 
 ASSETS = pathlib.Path(__file__).parent.parent / "assets"
 MNIST_FILE = "mnist.npz"
@@ -238,7 +238,7 @@ def _load_tfds_split(name, tfds_split, size, channels):
         dataset = tfds.load(name, split=tfds_split, as_supervised=False, download=False)  # nothing downloads here
     except Exception as error:  # tfds raises many types: unknown dataset, not downloaded, ...
         raise UserError(
-            f"Cannot load tfds dataset {name!r} ({(str(error).strip().splitlines() or [type(error).__name__])[0]}); "
+            f"Cannot load tfds dataset {name!r} ({first_line(error)}); "
             f"download it once with: python -c \"import tensorflow_datasets as tfds; tfds.load('{name}')\""
         ) from None
     finally:

@@ -14,7 +14,7 @@ import zipfile
 import keras
 import numpy as np
 
-from kerasgen.errors import UserError
+from kerasgen.errors import UserError, first_line
 from kerasgen.files import save_atomically
 
 CHECKPOINT = "checkpoint.npz"
@@ -86,11 +86,7 @@ def restore_training_state(model, path):
     except EOFError:  # np.load of an empty file
         raise UserError(f"Checkpoint {str(path)!r} is empty; pass --overwrite to start afresh.") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        reason = (
-            "not a kerasgen checkpoint"
-            if "pickle" in str(error)
-            else (str(error).strip().splitlines() or [type(error).__name__])[0]
-        )
+        reason = "not a kerasgen checkpoint" if "pickle" in str(error) else first_line(error)
         raise UserError(f"Cannot read checkpoint {str(path)!r} ({reason}); pass --overwrite to start afresh.") from None
     variables = state_variables(model)
     mismatched = sorted(

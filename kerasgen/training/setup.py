@@ -10,7 +10,7 @@ import re
 import keras
 
 from kerasgen import distribute
-from kerasgen.errors import UserError
+from kerasgen.errors import UserError, first_line
 
 
 def check_schedule(epochs, batch_size):
@@ -45,7 +45,7 @@ def as_flags(error, options):
         >>> as_flags(ValueError("decay_epochs must be in [0, epochs=1]."), {"decay_epochs", "epochs"})
         '--decay-epochs must be in [0, epochs=1].'
     """
-    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    line = first_line(error)
     names = sorted((name for name in options if "_" in name), key=len, reverse=True)
     if not names:
         return line
